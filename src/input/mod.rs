@@ -1,0 +1,158 @@
+//! Where the dump's bytes come from: a file or stdin, decompressed when the content says so.
+//!
+//! Formats are detected by content, never by file name: gzip, lz4 and zstd by their magic bytes;
+//! pg_dump archives (custom `PGDMP`, tar, directory) are recognised so that they get a clear
+//! message instead of being misread as SQL. This module must not interpret SQL.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Compression of a plain dump, from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// Detects compression from the first bytes of a stream.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+            Compression::Lz4
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// An opened input: the decompressed bytes, plus what progress reporting needs.
+pub struct Input {
+    pub reader: Box<dyn Read + Send>,
+    /// Size of the input file on disk, if it is a regular file.
+    pub size: Option<u64>,
+    /// Bytes read from the file or stdin so far (compressed bytes for compressed input).
+    pub read: Arc<AtomicU64>,
+    pub compression: Compression,
+}
+
+/// Counts the bytes passing through, for progress.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Adds the compression format to decoder errors, so "corrupt deflate stream" says which input.
+struct Labelled<R> {
+    inner: R,
+    what: Compression,
+}
+
+impl<R: Read> Read for Labelled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("corrupt or truncated {} data: {e}", self.what.name())))
+    }
+}
+
+/// Opens `path` (`None` or `-` for stdin) and sets up decompression.
+pub fn open(path: Option<&Path>) -> Result<Input> {
+    let read = Arc::new(AtomicU64::new(0));
+    let (raw, size, name): (Box<dyn Read + Send>, Option<u64>, String) = match path {
+        None => (Box::new(io::stdin()), None, "standard input".into()),
+        Some(p) if p == Path::new("-") => (Box::new(io::stdin()), None, "standard input".into()),
+        Some(p) => {
+            if p.is_dir() {
+                let hint = if p.join("toc.dat").exists() {
+                    "it is a pg_dump directory archive (-Fd), which this version of scrub does not read yet; convert it with `pg_restore -f - DIR | scrub ...`"
+                } else {
+                    "it is a directory"
+                };
+                return Err(Error::Usage(format!("cannot read {}: {hint}", p.display())));
+            }
+            let file = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+            let meta = file.metadata().ok();
+            let size = meta.filter(|m| m.is_file()).map(|m| m.len());
+            (Box::new(file), size, p.display().to_string())
+        }
+    };
+    let mut buffered = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: raw,
+            read: read.clone(),
+        },
+    );
+    let head = buffered.fill_buf().map_err(|e| Error::io(format!("reading {name}"), e))?.to_vec();
+    let compression = Compression::sniff(&head);
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::None => {
+            refuse_archives(&head, &name)?;
+            Box::new(buffered)
+        }
+        Compression::Gzip => Box::new(Labelled {
+            inner: BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(buffered)),
+            what: compression,
+        }),
+        Compression::Lz4 => Box::new(Labelled {
+            inner: BufReader::with_capacity(1 << 20, lz4_flex::frame::FrameDecoder::new(buffered)),
+            what: compression,
+        }),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| Error::io(format!("reading {name}"), e))?;
+            Box::new(Labelled {
+                inner: BufReader::with_capacity(1 << 20, decoder),
+                what: compression,
+            })
+        }
+    };
+    Ok(Input {
+        reader,
+        size,
+        read,
+        compression,
+    })
+}
+
+fn refuse_archives(head: &[u8], name: &str) -> Result<()> {
+    let what = if head.starts_with(b"PGDMP") {
+        "a pg_dump custom-format archive (-Fc)"
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        "a tar archive (pg_dump -Ft)"
+    } else if head.contains(&0) {
+        "binary data, not a plain SQL dump"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Usage(format!(
+        "{name} is {what}; this version of scrub reads plain SQL dumps (pg_dump -Fp, optionally gzip/lz4/zstd-compressed). Convert with `pg_restore -f - ARCHIVE | scrub ...`"
+    )))
+}

@@ -1,0 +1,139 @@
+//! The `scrub` command: parses flags into a [`scrub::app::Config`], runs it, prints the summary
+//! and turns the outcome into an exit status. Nothing else lives here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::{Parser, ValueEnum};
+use scrub::app::{Config, ProgressMode};
+use scrub::output::OutputCompression;
+use scrub::pipeline::Options;
+
+/// Sanitize a PostgreSQL dump: stream pg_dump output through column rules.
+///
+/// Reads a plain-format dump (pg_dump -Fp, optionally gzip/lz4/zstd-compressed) from INPUT or
+/// stdin, rewrites the columns your rules name with keyed, deterministic transforms, and writes a
+/// dump that restores with `psql -v ON_ERROR_STOP=1`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scrub",
+    version,
+    after_help = "\
+Examples:
+  pg_dump prod | scrub --rules rules/prod.toml | psql -v ON_ERROR_STOP=1 dev
+  scrub --rules rules/prod.toml prod.sql.gz -o dev.sql.zst
+
+The secret key for keyed transforms (hash, uuid, email) comes from the SCRUB_SECRET environment
+variable or --secret-file, never from the command line. The same key and input give the same
+output on every run; a different key gives unrelated output.
+
+Exit status: 0 success, 1 bad input or I/O failure, 2 bad command line, rules file or key,
+130/143 interrupted by SIGINT/SIGTERM."
+)]
+struct Args {
+    /// Plain dump to read; `-` or absent for stdin.
+    #[arg(value_name = "INPUT")]
+    input: Option<PathBuf>,
+
+    /// Rules file (TOML). Without it, every value is copied unchanged.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+
+    /// Write the result to FILE instead of stdout. A regular file is replaced only on success.
+    #[arg(short = 'o', long = "output", alias = "file", value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Compress the output: none, gzip[:LEVEL], lz4, zstd[:LEVEL] (default: from the -o
+    /// extension .gz/.lz4/.zst, else none).
+    #[arg(short = 'Z', long = "compress", value_name = "METHOD[:LEVEL]", value_parser = OutputCompression::parse)]
+    compress: Option<OutputCompression>,
+
+    /// Worker threads for COPY data (default: the available cores).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+
+    /// Read the secret key from FILE (a trailing newline is ignored) instead of SCRUB_SECRET.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+
+    /// Write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+
+    /// Progress on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Progress::Auto, value_name = "WHEN")]
+    progress: Progress,
+
+    /// Print no summary, warnings or progress (errors are still printed).
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Refuse rows longer than this many bytes instead of buffering them.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    max_row_bytes: usize,
+
+    /// Target size of the COPY chunks handed to workers (testing and tuning; output is the same
+    /// for any value).
+    #[arg(long, value_name = "BYTES", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Progress {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // If registration fails the default action (terminate) stays, which is still safe: the
+        // temporary output file then remains under its hidden partial name.
+        let _ = signal_hook::flag::register_usize(sig, signal.clone(), sig as usize);
+    }
+    let mut options = Options::default();
+    if let Some(j) = args.jobs {
+        options.jobs = usize::from(j);
+    }
+    if let Some(c) = args.chunk_size {
+        options.chunk_size = usize::try_from(c).unwrap_or(usize::MAX);
+    }
+    options.max_row_bytes = args.max_row_bytes;
+    let config = Config {
+        rules: args.rules,
+        input: args.input,
+        output: args.output,
+        compress: args.compress,
+        secret_file: args.secret_file,
+        options,
+        progress: match args.progress {
+            Progress::Auto => ProgressMode::Auto,
+            Progress::Always => ProgressMode::Always,
+            Progress::Never => ProgressMode::Never,
+        },
+        quiet: args.quiet,
+        report: args.report,
+    };
+    let result = scrub::app::run(&config, &signal);
+    let sig = signal.load(Ordering::Relaxed);
+    if sig != 0 {
+        eprintln!("scrub: interrupted; no output file was written");
+        return ExitCode::from(128 + sig as u8);
+    }
+    match result {
+        Ok(report) => {
+            if !config.quiet {
+                eprint!("{}", report.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("scrub: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Where the result goes: stdout or a file, optionally compressed.
+//!
+//! A regular output file is written under a temporary name beside it and renamed only when the
+//! run succeeded, so a failed or interrupted run never leaves something that looks like a good
+//! dump. Paths that are not regular files (`/dev/null`, a FIFO, a terminal) are written directly,
+//! never replaced.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Output compression, as given to `-Z/--compress` or implied by the output file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputCompression {
+    None,
+    Gzip(u32),
+    Lz4,
+    Zstd(i32),
+}
+
+impl OutputCompression {
+    /// Parses pg_dump's spelling: `none`, `gzip`, `gzip:9`, `lz4`, `zstd`, `zstd:19`, or a bare
+    /// level `0`–`9` meaning gzip at that level (0 is none).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let (method, level) = match spec.split_once(':') {
+            Some((m, l)) => (m, Some(l)),
+            None => (spec, None),
+        };
+        let level_num = |default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, String> {
+            match level {
+                None => Ok(default),
+                Some(l) => l
+                    .strip_prefix("level=")
+                    .unwrap_or(l)
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| range.contains(v))
+                    .ok_or_else(|| format!("invalid {method} level `{l}` (expected {}-{})", range.start(), range.end())),
+            }
+        };
+        match method.to_ascii_lowercase().as_str() {
+            "none" => Ok(OutputCompression::None),
+            "gzip" => Ok(OutputCompression::Gzip(level_num(6, 1..=9)? as u32)),
+            "lz4" => {
+                level_num(1, 1..=12)?;
+                Ok(OutputCompression::Lz4)
+            }
+            "zstd" => Ok(OutputCompression::Zstd(level_num(3, 1..=22)? as i32)),
+            "0" if level.is_none() => Ok(OutputCompression::None),
+            digit if level.is_none() && digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit() => {
+                Ok(OutputCompression::Gzip(u32::from(digit.as_bytes()[0] - b'0')))
+            }
+            _ => Err(format!("unknown compression `{spec}` (use none, gzip[:LEVEL], lz4 or zstd[:LEVEL])")),
+        }
+    }
+
+    /// The compression a file name implies: `.gz`, `.lz4`, `.zst`.
+    pub fn from_extension(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => OutputCompression::Gzip(6),
+            Some("lz4") => OutputCompression::Lz4,
+            Some("zst") => OutputCompression::Zstd(3),
+            _ => OutputCompression::None,
+        }
+    }
+}
+
+enum Dest {
+    Stdout(io::Stdout),
+    /// An existing non-regular file, written in place.
+    Direct(File),
+    /// A temporary file renamed to `final_path` on success.
+    Temp {
+        file: tempfile::NamedTempFile,
+        final_path: PathBuf,
+    },
+}
+
+impl Write for Dest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Dest::Stdout(s) => s.write(buf),
+            Dest::Direct(f) => f.write(buf),
+            Dest::Temp { file, .. } => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Dest::Stdout(s) => s.flush(),
+            Dest::Direct(f) => f.flush(),
+            Dest::Temp { file, .. } => file.flush(),
+        }
+    }
+}
+
+enum Encoder {
+    Plain(BufWriter<Dest>),
+    Gzip(flate2::write::GzEncoder<BufWriter<Dest>>),
+    Lz4(lz4_flex::frame::FrameEncoder<BufWriter<Dest>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<Dest>>),
+}
+
+/// An output being written. Call [`Sink::finish`] on success; dropping it without finishing
+/// removes the temporary file.
+pub struct Sink {
+    encoder: Encoder,
+}
+
+impl Sink {
+    /// Opens the output: `None` or `-` is stdout.
+    pub fn create(path: Option<&Path>, compression: OutputCompression, threads: usize) -> Result<Sink> {
+        let dest = match path {
+            None => Dest::Stdout(io::stdout()),
+            Some(p) if p == Path::new("-") => Dest::Stdout(io::stdout()),
+            Some(p) => match std::fs::metadata(p) {
+                Ok(meta) if !meta.is_file() => Dest::Direct(
+                    OpenOptions::new().write(true).open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
+                ),
+                _ => {
+                    let dir = match p.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d,
+                        _ => Path::new("."),
+                    };
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let file = tempfile::Builder::new()
+                        .prefix(&format!(".{name}."))
+                        .suffix(".scrub-partial")
+                        .tempfile_in(dir)
+                        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+                    Dest::Temp {
+                        file,
+                        final_path: p.to_path_buf(),
+                    }
+                }
+            },
+        };
+        let buffered = BufWriter::with_capacity(1 << 20, dest);
+        let encoder = match compression {
+            OutputCompression::None => Encoder::Plain(buffered),
+            OutputCompression::Gzip(level) => {
+                Encoder::Gzip(flate2::write::GzEncoder::new(buffered, flate2::Compression::new(level)))
+            }
+            OutputCompression::Lz4 => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(buffered)),
+            OutputCompression::Zstd(level) => {
+                let mut enc = zstd::stream::write::Encoder::new(buffered, level).map_err(|e| Error::io("starting zstd", e))?;
+                if threads > 1 {
+                    enc.multithread(threads as u32).map_err(|e| Error::io("starting zstd workers", e))?;
+                }
+                Encoder::Zstd(enc)
+            }
+        };
+        Ok(Sink { encoder })
+    }
+
+    /// Completes compression, flushes, and moves a temporary file into place.
+    pub fn finish(self) -> Result<()> {
+        let ctx = "finishing output";
+        let buffered = match self.encoder {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(e) => e.finish().map_err(|e| Error::io(ctx, e))?,
+            Encoder::Lz4(e) => e.finish().map_err(|e| Error::io(ctx, io::Error::other(e)))?,
+            Encoder::Zstd(e) => e.finish().map_err(|e| Error::io(ctx, e))?,
+        };
+        let dest = buffered.into_inner().map_err(|e| Error::io(ctx, e.into_error()))?;
+        match dest {
+            Dest::Stdout(mut s) => s.flush().map_err(|e| Error::io(ctx, e)),
+            Dest::Direct(mut f) => f.flush().map_err(|e| Error::io(ctx, e)),
+            Dest::Temp { file, final_path } => {
+                file.as_file().sync_all().map_err(|e| Error::io(ctx, e))?;
+                file.persist(&final_path)
+                    .map_err(|e| Error::io(format!("renaming the finished output to {}", final_path.display()), e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.encoder {
+            Encoder::Plain(w) => w.write(buf),
+            Encoder::Gzip(w) => w.write(buf),
+            Encoder::Lz4(w) => w.write(buf),
+            Encoder::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match &mut self.encoder {
+            Encoder::Plain(w) => w.write_all(buf),
+            Encoder::Gzip(w) => w.write_all(buf),
+            Encoder::Lz4(w) => w.write_all(buf),
+            Encoder::Zstd(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.encoder {
+            Encoder::Plain(w) => w.flush(),
+            Encoder::Gzip(w) => w.flush(),
+            Encoder::Lz4(w) => w.flush(),
+            Encoder::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pg_dump_compression_specs() {
+        assert_eq!(OutputCompression::parse("gzip"), Ok(OutputCompression::Gzip(6)));
+        assert_eq!(OutputCompression::parse("gzip:9"), Ok(OutputCompression::Gzip(9)));
+        assert_eq!(OutputCompression::parse("zstd:level=19"), Ok(OutputCompression::Zstd(19)));
+        assert_eq!(OutputCompression::parse("5"), Ok(OutputCompression::Gzip(5)));
+        assert_eq!(OutputCompression::parse("0"), Ok(OutputCompression::None));
+        assert!(OutputCompression::parse("gzip:10").is_err());
+        assert!(OutputCompression::parse("brotli").is_err());
+        assert_eq!(OutputCompression::from_extension(Path::new("x.sql.zst")), OutputCompression::Zstd(3));
+    }
+}

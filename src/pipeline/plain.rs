@@ -1,0 +1,398 @@
+//! The plain-format reader: walks the SQL text of a dump statement by statement, learns the schema
+//! from `CREATE TABLE`, and cuts every COPY block into row-aligned chunks for the workers.
+//!
+//! It runs on one thread and touches COPY data only to find row boundaries and the `\.` line, so
+//! it stays far ahead of the workers. Everything that is not COPY data is passed on byte for byte.
+//! Output is held back until the first COPY block so that rule problems are reported before a
+//! single byte is written.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use super::worker::Chunk;
+use super::{Item, Job, Options};
+use crate::error::{Error, Position, Result};
+use crate::progress::Progress;
+use crate::rules::coverage::{self, Schema, TablePlan};
+use crate::rules::{DataAction, RuleSet, Unlisted};
+use crate::sql::ddl::{Statement, classify};
+use crate::sql::lexer::{Scan, Splitter};
+use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
+
+/// Pass-through text is sent on once this much has accumulated.
+const TEXT_BATCH: usize = 256 * 1024;
+
+/// Client encodings whose multibyte characters may contain the byte 0x5C: COPY text in them
+/// cannot be split byte-wise (see the format reference §2.1), so scrub refuses them.
+const BACKSLASH_UNSAFE_ENCODINGS: &[&str] = &[
+    "SJIS", "SHIFTJIS", "MSKANJI", "WIN932", "WINDOWS932", "SHIFTJIS2004", "BIG5", "WIN950", "WINDOWS950", "GBK", "WIN936",
+    "WINDOWS936", "GB18030", "UHC", "WIN949", "WINDOWS949", "JOHAB",
+];
+
+struct CopyState {
+    plan: Arc<TablePlan>,
+    crlf: Option<bool>,
+    /// Where the search for the end marker resumes, relative to the unconsumed bytes.
+    scanned: usize,
+}
+
+pub(super) struct PlainReader<'a, R> {
+    src: R,
+    /// Unconsumed input is `buf[start..]`; `buf[0]` is at absolute offset `base`.
+    buf: Vec<u8>,
+    start: usize,
+    base: u64,
+    eof: bool,
+    opts: &'a Options,
+    rules: &'a RuleSet,
+    splitter: Splitter,
+    std_strings: bool,
+    schema: Schema,
+    copy: Option<CopyState>,
+    /// A COPY statement was read; its data starts after the end of its line (statement end given).
+    awaiting_data: Option<(crate::sql::ddl::CopyStmt, usize)>,
+    /// Pass-through text not yet sent; held entirely until the first COPY block.
+    pending: Vec<u8>,
+    holding: bool,
+    blocks: usize,
+    seen: BTreeSet<crate::sql::QualifiedName>,
+    items: Sender<Item>,
+    jobs: Sender<Job>,
+    progress: &'a Progress,
+}
+
+/// The channel to the writer closed: the writer already has the error to report.
+struct Closed;
+
+enum Flow {
+    Continue,
+    NeedMore,
+    Done,
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+impl<'a, R: Read> PlainReader<'a, R> {
+    pub(super) fn new(
+        src: R,
+        opts: &'a Options,
+        rules: &'a RuleSet,
+        items: Sender<Item>,
+        jobs: Sender<Job>,
+        progress: &'a Progress,
+    ) -> Self {
+        PlainReader {
+            src,
+            buf: Vec::with_capacity(opts.chunk_size),
+            start: 0,
+            base: 0,
+            eof: false,
+            opts,
+            rules,
+            splitter: Splitter::default(),
+            std_strings: true,
+            schema: Schema::default(),
+            copy: None,
+            awaiting_data: None,
+            pending: Vec::new(),
+            holding: true,
+            blocks: 0,
+            seen: BTreeSet::new(),
+            items,
+            jobs,
+            progress,
+        }
+    }
+
+    /// Reads the whole input. Every failure is sent to the writer in stream order.
+    pub(super) fn run(mut self) {
+        let result = loop {
+            let step = if self.copy.is_some() { self.copy_step() } else { self.sql_step() };
+            match step {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::NeedMore) => {
+                    if let Err(e) = self.fill() {
+                        break Err(e);
+                    }
+                }
+                Ok(Flow::Done) => break self.finish(),
+                Err(e) => break Err(e),
+            }
+        };
+        if let Err(e) = result {
+            let _ = self.items.send(Item::Fail(Box::new(e)));
+        }
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
+        }
+        let want = self.opts.read_size();
+        self.buf.reserve(want);
+        let n = (&mut self.src)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| Error::io(format!("reading input at byte {}", self.base + self.buf.len() as u64), e))?;
+        self.eof = n == 0;
+        self.progress.advance(self.copy.as_ref().map(|c| &c.plan.table));
+        Ok(())
+    }
+
+    /// A position `offset` bytes into the unconsumed input; the writer adds the lines it has seen.
+    fn error_at(&self, offset: usize, table: bool, msg: impl Into<String>) -> (Error, u64) {
+        let lines = count_lines(&self.buf[self.start..self.start + offset]);
+        let pos = Position {
+            line: lines,
+            byte: self.base + (self.start + offset) as u64,
+            table: if table { self.copy.as_ref().map(|c| c.plan.table.to_string()) } else { None },
+        };
+        (Error::input(pos, msg), lines)
+    }
+
+    fn fail_at(&mut self, offset: usize, table: bool, msg: impl Into<String>) -> Error {
+        let (mut err, lines) = self.error_at(offset, table, msg);
+        // The writer adds the lines already written before this point.
+        if let Error::Input { pos, .. } = &mut err {
+            pos.line = lines + count_lines(&self.pending);
+        }
+        self.pending.clear();
+        err
+    }
+
+    fn send(&self, item: Item) -> Result<(), Closed> {
+        self.items.send(item).map_err(|_| Closed)
+    }
+
+    fn flush_text(&mut self, force: bool) -> Result<()> {
+        if self.holding || self.pending.is_empty() || (!force && self.pending.len() < TEXT_BATCH) {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.pending);
+        self.send(Item::Text(text)).map_err(|_| Error::BrokenPipe)
+    }
+
+    fn consume_text(&mut self, len: usize) -> Result<()> {
+        self.pending.extend_from_slice(&self.buf[self.start..self.start + len]);
+        self.start += len;
+        self.flush_text(false)
+    }
+
+    /// The data starts on the line after the COPY statement, which may not be read yet.
+    fn enter_copy(&mut self) -> Result<Flow> {
+        let (_, end) = self.awaiting_data.as_ref().expect("a COPY statement was read");
+        let end = *end;
+        let after = &self.buf[self.start + end..];
+        let Some(nl) = memchr::memchr(b'\n', after) else {
+            if self.eof {
+                return Err(self.fail_at(end, false, "input ends right after a COPY statement: the dump is truncated"));
+            }
+            return Ok(Flow::NeedMore);
+        };
+        if !after[..nl].iter().all(u8::is_ascii_whitespace) {
+            return Err(self.fail_at(end, false, "text after COPY ... FROM stdin; on the same line is not supported"));
+        }
+        let (copy, _) = self.awaiting_data.take().expect("a COPY statement was read");
+        self.splitter.consume(end);
+        self.consume_text(end + nl + 1)?;
+        self.begin_copy(copy)?;
+        Ok(Flow::Continue)
+    }
+
+    fn sql_step(&mut self) -> Result<Flow> {
+        if self.awaiting_data.is_some() {
+            return self.enter_copy();
+        }
+        let seg = &self.buf[self.start..];
+        match self.splitter.scan(seg, self.eof) {
+            Scan::Statement { start, end } => {
+                let stmt = classify(&seg[start..end], self.std_strings);
+                self.statement(stmt, start, end)
+            }
+            Scan::NeedMore if self.eof => {
+                if self.splitter.in_statement() {
+                    let what = self.splitter.open_construct();
+                    let at = self.buf.len() - self.start;
+                    return Err(self.fail_at(at, false, format!("input ends inside a {what}: the dump is truncated")));
+                }
+                let rest = self.buf.len() - self.start;
+                self.consume_text(rest)?;
+                Ok(Flow::Done)
+            }
+            Scan::NeedMore => {
+                if let Some(idle) = self.splitter.idle_prefix() {
+                    self.splitter.consume(idle);
+                    self.consume_text(idle)?;
+                }
+                Ok(Flow::NeedMore)
+            }
+        }
+    }
+
+    fn statement(&mut self, stmt: Statement, start: usize, end: usize) -> Result<Flow> {
+        match stmt {
+            Statement::CopyFromStdin(copy) => {
+                self.awaiting_data = Some((copy, end));
+                return self.enter_copy();
+            }
+            Statement::UnsupportedCopy(msg) => return Err(self.fail_at(start, false, msg)),
+            Statement::CreateTable(def) => self.schema.add_table(def),
+            Statement::AttachPartition { parent, child } => self.schema.add_attach(parent, child),
+            Statement::ClientEncoding(enc) => {
+                let norm: String = enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+                if BACKSLASH_UNSAFE_ENCODINGS.contains(&norm.as_str()) {
+                    return Err(self.fail_at(
+                        start,
+                        false,
+                        format!(
+                            "client_encoding {enc}: characters in this encoding can contain the byte 0x5C (backslash), which COPY does not escape; scrub refuses to guess. Dump with pg_dump -E UTF8"
+                        ),
+                    ));
+                }
+            }
+            Statement::StandardConformingStrings(on) => {
+                self.std_strings = on;
+                self.splitter.set_standard_conforming_strings(on);
+            }
+            Statement::Insert(table) => {
+                if !self.insert_allowed(&table) {
+                    return Err(self.fail_at(
+                        start,
+                        false,
+                        format!("INSERT into {table}: scrub rewrites COPY data only, and this table has rules. Dump without --inserts/--column-inserts (COPY is pg_dump's default)"),
+                    ));
+                }
+            }
+            Statement::Other => {}
+        }
+        self.splitter.consume(end);
+        self.consume_text(end)?;
+        Ok(Flow::Continue)
+    }
+
+    /// INSERT statements can pass only for tables the rules leave entirely alone.
+    fn insert_allowed(&self, table: &str) -> bool {
+        let Ok(name) = crate::sql::QualifiedName::parse(table) else {
+            return self.rules.tables.is_empty() && self.rules.unlisted != Unlisted::Error;
+        };
+        match self.schema.rules_for(self.rules, &name) {
+            Some((_, t)) => t.data == DataAction::Keep && (t.keep_all || t.columns.values().all(|c| c.transform.is_none())),
+            None => self.rules.unlisted != Unlisted::Error || self.rules.path.is_none(),
+        }
+    }
+
+    fn begin_copy(&mut self, copy: crate::sql::ddl::CopyStmt) -> Result<()> {
+        if self.holding {
+            if !self.schema.is_empty() {
+                for warning in coverage::check_schema(self.rules, &self.schema)? {
+                    self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
+                }
+            }
+            self.holding = false;
+        }
+        let plan = coverage::plan(self.rules, &self.schema, &copy, self.blocks)?;
+        self.blocks += 1;
+        self.seen.insert(copy.table.clone());
+        let plan = Arc::new(plan);
+        self.flush_text(true)?;
+        self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe)?;
+        self.copy = Some(CopyState {
+            plan,
+            crlf: None,
+            scanned: 0,
+        });
+        Ok(())
+    }
+
+    fn copy_step(&mut self) -> Result<Flow> {
+        let region = &self.buf[self.start..];
+        let state = self.copy.as_mut().expect("in a COPY block");
+        if state.crlf.is_none() {
+            match memchr::memchr(b'\n', region) {
+                Some(lf) => state.crlf = Some(lf > 0 && region[lf - 1] == b'\r' && !is_escaped(region, lf - 1)),
+                None if !self.eof => return Ok(Flow::NeedMore),
+                None => {}
+            }
+        }
+        let chunk_size = self.opts.chunk_size;
+        match find_end_marker(region, state.scanned, self.eof) {
+            EndMarker::Found { at, len } if at <= chunk_size => {
+                if at > 0 && is_escaped(region, at - 1) {
+                    return Err(self.fail_at(at, true, "the end-of-copy marker \\. follows a backslash-escaped newline: the last row is cut off"));
+                }
+                if at > 0 {
+                    self.send_chunk(at)?;
+                }
+                self.consume_text(len)?;
+                self.copy = None;
+                self.progress.advance(None);
+                Ok(Flow::Continue)
+            }
+            found => {
+                if let EndMarker::NotYet { resume } = found {
+                    state.scanned = resume;
+                }
+                let long_enough = region.len() >= chunk_size || matches!(found, EndMarker::Found { .. });
+                if let Some(cut) = row_cut(region, chunk_size).filter(|_| long_enough) {
+                    self.send_chunk(cut)?;
+                    return Ok(Flow::Continue);
+                }
+                if self.eof {
+                    let at = region.len();
+                    return Err(self.fail_at(at, true, "input ends inside COPY data (no \\. end marker): the dump is truncated"));
+                }
+                if region.len() > self.opts.max_row_bytes {
+                    return Err(self.fail_at(0, true, format!("a row is longer than --max-row-bytes ({} bytes)", self.opts.max_row_bytes)));
+                }
+                Ok(Flow::NeedMore)
+            }
+        }
+    }
+
+    /// Hands `buf[start..start + len]` to a worker without copying it.
+    fn send_chunk(&mut self, len: usize) -> Result<()> {
+        self.flush_text(true)?;
+        let cut = self.start + len;
+        let mut next = Vec::with_capacity((self.buf.len() - cut) + self.opts.read_size());
+        next.extend_from_slice(&self.buf[cut..]);
+        let mut rows = std::mem::replace(&mut self.buf, next);
+        rows.truncate(cut);
+        let state = self.copy.as_mut().expect("in a COPY block");
+        let offset = self.base + self.start as u64;
+        let chunk = Chunk {
+            buf: rows,
+            start: self.start,
+            crlf: state.crlf.unwrap_or(false),
+        };
+        state.scanned = 0;
+        self.base += cut as u64;
+        self.start = 0;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let plan = state.plan.clone();
+        self.send(Item::Rows(rx, plan.clone(), offset)).map_err(|_| Error::BrokenPipe)?;
+        self.jobs.send((chunk, plan, tx)).map_err(|_| Error::BrokenPipe)?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.holding {
+            if !self.schema.is_empty() {
+                for warning in coverage::check_schema(self.rules, &self.schema)? {
+                    self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
+                }
+            }
+            self.holding = false;
+        }
+        if self.schema.is_empty() {
+            coverage::check_tables_seen(self.rules, &self.seen)?;
+        }
+        self.flush_text(true)
+    }
+}

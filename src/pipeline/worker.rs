@@ -1,0 +1,148 @@
+//! What a worker thread does with one chunk of COPY rows: validate every row, and rewrite the
+//! fields that have a transform.
+//!
+//! Rows of tables without transforms are checked (field count, escapes, line endings) and handed
+//! back in the very buffer they arrived in, so pass-through costs one scan. In rewritten rows the
+//! bytes between rewritten fields are copied as they are; only ruled fields are decoded.
+
+use std::ops::Range;
+
+use crate::copy::block::is_escaped;
+use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
+use crate::rules::coverage::TablePlan;
+use crate::transform::Output;
+
+/// Rows cut from one COPY block at row boundaries.
+pub struct Chunk {
+    /// The rows are `buf[start..]`, whole rows each ending in a line ending.
+    pub buf: Vec<u8>,
+    pub start: usize,
+    /// The block's rows end in CR LF instead of LF.
+    pub crlf: bool,
+}
+
+/// A processed chunk.
+pub struct Processed {
+    /// The output is `buf[start..]`.
+    pub buf: Vec<u8>,
+    pub start: usize,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    /// Newlines consumed from the input (rows plus escaped newlines inside values).
+    pub lines: u64,
+}
+
+/// A malformed row, positioned inside its chunk.
+#[derive(Debug)]
+pub struct ChunkError {
+    /// Byte offset from the chunk's first row.
+    pub offset: usize,
+    /// Lines before the bad row, from the chunk's first row.
+    pub line: u64,
+    pub msg: String,
+}
+
+/// Buffers one worker reuses across chunks, so steady state does not allocate.
+#[derive(Default)]
+pub struct Scratch {
+    spans: Vec<Range<usize>>,
+    decoded: Vec<u8>,
+    rewritten: Vec<u8>,
+}
+
+/// Validates and rewrites one chunk.
+pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<Processed, ChunkError> {
+    let data = &chunk.buf[chunk.start..];
+    let identity = plan.is_identity();
+    let mut out = if identity || plan.drop { Vec::new() } else { Vec::with_capacity(data.len() + data.len() / 8) };
+    let ncols = plan.columns.len();
+    let mut pos = 0;
+    let mut lines = 0u64;
+    let mut rows = 0u64;
+    while pos < data.len() {
+        let row_start = pos;
+        let row_line = lines;
+        let fail = |offset: usize, msg: String| ChunkError {
+            offset,
+            line: row_line,
+            msg,
+        };
+        // Find the row's end: an LF not escaped by a backslash.
+        let mut search = pos;
+        let lf = loop {
+            let Some(k) = memchr::memchr(b'\n', &data[search..]) else {
+                return Err(fail(row_start, "row without a line ending".into()));
+            };
+            lines += 1;
+            if !is_escaped(data, search + k) {
+                break search + k;
+            }
+            search += k + 1;
+        };
+        pos = lf + 1;
+        let mut row_end = lf;
+        if chunk.crlf {
+            if lf == row_start || data[lf - 1] != b'\r' || is_escaped(data, lf - 1) {
+                return Err(fail(lf, "line ends in LF where the block's first row ended in CR LF".into()));
+            }
+            row_end -= 1;
+        }
+        let row = &data[row_start..row_end];
+        rows += 1;
+        let count = if ncols == 0 {
+            if !row.is_empty() {
+                return Err(fail(row_start, "data in a row of a table with no columns".into()));
+            }
+            0
+        } else {
+            split_row(row, &mut scratch.spans).map_err(|e| fail(row_start + e.offset, e.msg))?;
+            scratch.spans.len()
+        };
+        if count != ncols {
+            return Err(fail(
+                row_start,
+                format!("row has {count} field(s), the COPY header names {ncols} column(s)"),
+            ));
+        }
+        if identity || plan.drop {
+            continue;
+        }
+        let mut copied = 0;
+        for (span, field) in scratch.spans.iter().zip(&plan.fields) {
+            let Some(transform) = field else { continue };
+            out.extend_from_slice(&row[copied..span.start]);
+            copied = span.end;
+            let raw = &row[span.clone()];
+            if raw == NULL_FIELD {
+                out.extend_from_slice(NULL_FIELD);
+                continue;
+            }
+            scratch.decoded.clear();
+            decode_field(raw, &mut scratch.decoded)
+                .map_err(|at| fail(row_start + span.start + at, "escape sequence produces a NUL byte, which PostgreSQL cannot store".into()))?;
+            scratch.rewritten.clear();
+            match transform.apply(&scratch.decoded, &mut scratch.rewritten) {
+                Output::Value => encode_field(&scratch.rewritten, &mut out),
+                Output::Null => out.extend_from_slice(NULL_FIELD),
+            }
+        }
+        out.extend_from_slice(&data[row_start + copied..pos]);
+    }
+    let rows_out = if plan.drop { 0 } else { rows };
+    if identity {
+        return Ok(Processed {
+            buf: chunk.buf,
+            start: chunk.start,
+            rows_in: rows,
+            rows_out,
+            lines,
+        });
+    }
+    Ok(Processed {
+        buf: out,
+        start: 0,
+        rows_in: rows,
+        rows_out,
+        lines,
+    })
+}

@@ -1,0 +1,85 @@
+//! The run summary: per COPY block, rows in and out and the columns rewritten. Printed on stderr
+//! at the end of a run and written as JSON with `--report FILE`.
+//!
+//! It holds counts and names only, never values from the dump.
+
+use serde::Serialize;
+
+use crate::rules::coverage::TablePlan;
+
+/// One COPY block's numbers.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TableReport {
+    pub table: String,
+    /// Set when the rules were inherited from a parent (partitions, inheritance children).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_from: Option<String>,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub dropped: bool,
+    /// (column, transform) for each rewritten column.
+    pub rewritten: Vec<RewrittenColumn>,
+    /// Columns no rule names, copied unchanged under `unlisted_columns = "warn"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RewrittenColumn {
+    pub column: String,
+    pub transform: &'static str,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub tables: Vec<TableReport>,
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn begin_table(&mut self, plan: &TablePlan) {
+        debug_assert_eq!(plan.id, self.tables.len());
+        self.tables.push(TableReport {
+            table: plan.table.to_string(),
+            rules_from: plan.rules_from.as_ref().map(ToString::to_string),
+            rows_in: 0,
+            rows_out: 0,
+            dropped: plan.drop,
+            rewritten: plan
+                .rewritten()
+                .into_iter()
+                .map(|(column, transform)| RewrittenColumn { column, transform })
+                .collect(),
+            unlisted: plan.unlisted.clone(),
+        });
+    }
+
+    pub(crate) fn rows(&mut self, plan: &TablePlan, rows_in: u64, rows_out: u64) {
+        let t = &mut self.tables[plan.id];
+        t.rows_in += rows_in;
+        t.rows_out += rows_out;
+    }
+
+    /// The human-readable summary.
+    pub fn summary(&self) -> String {
+        let width = self.tables.iter().map(|t| t.table.len()).max().unwrap_or(5).max(5);
+        let mut out = format!("{:<width$}  {:>12}  {:>12}  rewritten\n", "table", "rows in", "rows out");
+        for t in &self.tables {
+            let what = if t.dropped {
+                "(data dropped)".to_string()
+            } else {
+                t.rewritten.iter().map(|c| format!("{} ({})", c.column, c.transform)).collect::<Vec<_>>().join(", ")
+            };
+            let inherited = t.rules_from.as_ref().map(|p| format!(" [rules of {p}]")).unwrap_or_default();
+            out.push_str(&format!("{:<width$}  {:>12}  {:>12}  {what}{inherited}\n", t.table, t.rows_in, t.rows_out));
+        }
+        let rows_in: u64 = self.tables.iter().map(|t| t.rows_in).sum();
+        let rows_out: u64 = self.tables.iter().map(|t| t.rows_out).sum();
+        out.push_str(&format!("{:<width$}  {rows_in:>12}  {rows_out:>12}\n", format!("{} table(s)", self.tables.len())));
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out
+    }
+}
