@@ -135,3 +135,133 @@ fn write_in_order<W: Write>(items: Receiver<Item>, mut out: W) -> Result<Report>
     out.flush().map_err(|e| Error::io("writing output", e))?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::copy::encode_field;
+    use crate::transform::SecretKey;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    /// A dump with one table whose rows hold arbitrary values (NULLs included).
+    fn dump(rows: &[Vec<Option<Vec<u8>>>], crlf: bool) -> Vec<u8> {
+        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        let mut out = b"SET client_encoding = 'UTF8';\nCREATE TABLE public.t (a text, b text, \"C d\" text);\n-- COPY public.x (a) FROM stdin;\nCOPY public.t (a, b, \"C d\") FROM stdin;\n".to_vec();
+        for row in rows {
+            for (i, field) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'\t');
+                }
+                match field {
+                    Some(v) => encode_field(v, &mut out),
+                    None => out.extend_from_slice(b"\\N"),
+                }
+            }
+            out.extend_from_slice(eol);
+        }
+        out.extend_from_slice(b"\\.");
+        out.extend_from_slice(eol);
+        out.extend_from_slice(b"\n\nSELECT 'done';\n");
+        out
+    }
+
+    fn run(input: &[u8], rules: &RuleSet, jobs: usize, chunk_size: usize) -> Result<(Vec<u8>, Report)> {
+        let opts = Options {
+            jobs,
+            chunk_size,
+            ..Options::default()
+        };
+        let mut out = Vec::new();
+        let report = run_plain(input, &mut out, rules, &opts, &Progress::hidden())?;
+        Ok((out, report))
+    }
+
+    fn hashing_rules() -> RuleSet {
+        let key = SecretKey::new(b"test key".to_vec()).unwrap();
+        let text = "[tables.\"public.t\"]\ncolumns.a = \"keep\"\ncolumns.b = { transform = \"hash\", length = 8 }\ncolumns.\"C d\" = \"email\"\n";
+        RuleSet::parse(text, Path::new("t.toml"), Some(&key)).unwrap()
+    }
+
+    fn rows() -> impl Strategy<Value = Vec<Vec<Option<Vec<u8>>>>> {
+        let value = proptest::option::weighted(0.8, proptest::collection::vec(1u8..=255, 0..12));
+        proptest::collection::vec(proptest::collection::vec(value, 3), 0..20)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn identity_for_any_chunking(rows in rows(), crlf: bool, chunk in 1usize..64, jobs in 1usize..4) {
+            let input = dump(&rows, crlf);
+            let (out, report) = run(&input, &RuleSet::keep_everything(), jobs, chunk).unwrap();
+            prop_assert_eq!(&out, &input);
+            prop_assert_eq!(report.tables[0].rows_in, rows.len() as u64);
+        }
+
+        #[test]
+        fn rewriting_is_independent_of_chunking(rows in rows(), crlf: bool, chunk in 1usize..64, jobs in 1usize..4) {
+            let input = dump(&rows, crlf);
+            let rules = hashing_rules();
+            let (expected, _) = run(&input, &rules, 1, 1 << 20).unwrap();
+            let (out, _) = run(&input, &rules, jobs, chunk).unwrap();
+            prop_assert_eq!(out, expected);
+        }
+    }
+
+    #[test]
+    fn rewrites_only_ruled_fields_and_keeps_nulls() {
+        let input = dump(&[vec![Some(b"x\ty".to_vec()), Some(b"secret".to_vec()), None]], false);
+        let (out, report) = run(&input, &hashing_rules(), 2, 3).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().find(|l| l.starts_with("x\\ty\t")).unwrap();
+        let fields: Vec<_> = row.split('\t').collect();
+        assert_eq!(fields.len(), 3);
+        assert_eq!(fields[1].len(), 8);
+        assert_ne!(fields[1], "secret");
+        assert_eq!(fields[2], "\\N");
+        assert_eq!(report.tables[0].rewritten.len(), 2);
+    }
+
+    #[test]
+    fn errors_carry_table_line_and_offset() {
+        let mut input = dump(&[vec![Some(b"a".to_vec()), Some(b"b".to_vec()), Some(b"c".to_vec())]], false);
+        let at = memchr::memmem::find(&input, b"a\tb\tc\n").unwrap();
+        input.splice(at..at + 5, b"a\tb".iter().copied());
+        for chunk in [1, 4, 1 << 20] {
+            let err = run(&input, &RuleSet::keep_everything(), 2, chunk).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("table public.t, line 5, byte offset {at}: row has 2 field(s), the COPY header names 3 column(s)")
+            );
+        }
+        let truncated = &input[..at + 2];
+        let err = run(truncated, &RuleSet::keep_everything(), 1, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("line 5") && err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn decoy_copy_in_a_comment_literal_is_not_data() {
+        let input = b"COMMENT ON TABLE public.t IS 'x\nCOPY public.t (a) FROM stdin;\n\\.\n';\nSELECT 1;\n";
+        let (out, report) = run(input, &RuleSet::keep_everything(), 1, 3).unwrap();
+        assert_eq!(out, input);
+        assert!(report.tables.is_empty());
+    }
+
+    #[test]
+    fn zero_column_tables() {
+        let input = b"COPY public.nocols  FROM stdin;\n\n\n\\.\n";
+        let (out, report) = run(input, &RuleSet::keep_everything(), 1, 1).unwrap();
+        assert_eq!(out, input);
+        assert_eq!(report.tables[0].rows_in, 2);
+        let bad = b"COPY public.nocols  FROM stdin;\nx\n\\.\n";
+        assert!(run(bad, &RuleSet::keep_everything(), 1, 1).is_err());
+    }
+
+    #[test]
+    fn refuses_backslash_unsafe_encodings() {
+        let input = b"SET client_encoding = 'SJIS';\nCOPY public.t (a) FROM stdin;\n\\.\n";
+        let err = run(input, &RuleSet::keep_everything(), 1, 64).unwrap_err().to_string();
+        assert!(err.contains("SJIS") && err.contains("0x5C"), "{err}");
+    }
+}

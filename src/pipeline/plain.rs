@@ -339,7 +339,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
                 if let EndMarker::NotYet { resume } = found {
                     state.scanned = resume;
                 }
-                let long_enough = region.len() >= chunk_size || matches!(found, EndMarker::Found { .. });
+                // At the end of input, hand over the complete rows first: a malformed row in them
+                // is a more precise report than the missing end marker.
+                let long_enough = region.len() >= chunk_size || matches!(found, EndMarker::Found { .. }) || self.eof;
                 if let Some(cut) = row_cut(region, chunk_size).filter(|_| long_enough) {
                     self.send_chunk(cut)?;
                     return Ok(Flow::Continue);
