@@ -46,7 +46,8 @@ pub const SECRET_ENV: &str = "SCRUB_SECRET";
 pub fn load_key(secret_file: Option<&std::path::Path>) -> Result<Option<SecretKey>> {
     let bytes = match secret_file {
         Some(path) => {
-            let mut bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading the secret file {}", path.display()), e))?;
+            let mut bytes =
+                std::fs::read(path).map_err(|e| Error::io(format!("reading the secret file {}", path.display()), e))?;
             // A trailing newline from `echo` or an editor is not part of the key.
             while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 bytes.pop();
@@ -88,10 +89,7 @@ pub fn run(config: &Config, interrupted: &Arc<AtomicUsize>) -> Result<Report> {
         progress.warn("no --rules given: every value is copied unchanged".into());
     }
     let mut sink = Sink::create(config.output.as_deref(), compression, config.options.jobs)?;
-    let reader = Interruptible {
-        inner: input.reader,
-        flag: interrupted.clone(),
-    };
+    let reader = Interruptible { inner: input.reader, flag: interrupted.clone() };
     let result = crate::pipeline::run_plain(reader, &mut sink, &rules, &config.options, &progress);
     let warnings = progress.finish();
     let mut report = result?;

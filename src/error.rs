@@ -43,11 +43,7 @@ pub enum Error {
     Input { pos: Position, msg: String },
     /// The rules file is wrong: syntax, unknown names, or a contradiction with the dump.
     #[error("{}{}: {msg}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Rules {
-        file: PathBuf,
-        line: Option<usize>,
-        msg: String,
-    },
+    Rules { file: PathBuf, line: Option<usize>, msg: String },
     /// The dump has columns no rule covers while `unlisted_columns = "error"`.
     #[error("{} column(s) are not covered by the rules (unlisted_columns = \"error\"):\n{}\nadd a rule for each (\"keep\" if it holds nothing sensitive)", .columns.len(), .columns.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
     Uncovered { columns: Vec<String> },
@@ -64,17 +60,11 @@ impl Error {
         if source.kind() == std::io::ErrorKind::BrokenPipe {
             return Error::BrokenPipe;
         }
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 
     pub(crate) fn input(pos: Position, msg: impl Into<String>) -> Error {
-        Error::Input {
-            pos,
-            msg: msg.into(),
-        }
+        Error::Input { pos, msg: msg.into() }
     }
 
     /// The exit status the binary should use for this error.

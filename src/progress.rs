@@ -29,18 +29,14 @@ impl Progress {
                     ProgressStyle::with_template("{bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}")
                         .expect("valid template"),
                 ),
-                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-                    .with_style(ProgressStyle::with_template("{bytes} {binary_bytes_per_sec} {msg}").expect("valid template")),
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+                    ProgressStyle::with_template("{bytes} {binary_bytes_per_sec} {msg}").expect("valid template"),
+                ),
             };
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
         });
-        Progress {
-            bar,
-            read,
-            quiet,
-            warnings: Mutex::new(Vec::new()),
-        }
+        Progress { bar, read, quiet, warnings: Mutex::new(Vec::new()) }
     }
 
     /// A progress object that shows nothing.

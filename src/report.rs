@@ -76,7 +76,10 @@ impl Report {
         }
         let rows_in: u64 = self.tables.iter().map(|t| t.rows_in).sum();
         let rows_out: u64 = self.tables.iter().map(|t| t.rows_out).sum();
-        out.push_str(&format!("{:<width$}  {rows_in:>12}  {rows_out:>12}\n", format!("{} table(s)", self.tables.len())));
+        out.push_str(&format!(
+            "{:<width$}  {rows_in:>12}  {rows_out:>12}\n",
+            format!("{} table(s)", self.tables.len())
+        ));
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }

@@ -37,9 +37,7 @@ pub fn find_end_marker(region: &[u8], resume: usize, eof: bool) -> EndMarker {
         }
         candidate = next_line_start(l + 1);
     }
-    EndMarker::NotYet {
-        resume: n.saturating_sub(1).max(1),
-    }
+    EndMarker::NotYet { resume: n.saturating_sub(1).max(1) }
 }
 
 /// Whether the byte at `at` is escaped by an odd run of backslashes before it.

@@ -34,16 +34,10 @@ pub fn split_row(row: &[u8], spans: &mut Vec<Range<usize>>) -> Result<(), RowErr
             }
             b'\\' => {
                 if j + 1 == row.len() {
-                    return Err(RowError {
-                        offset: j,
-                        msg: "backslash at the end of a row".into(),
-                    });
+                    return Err(RowError { offset: j, msg: "backslash at the end of a row".into() });
                 }
                 if row[j + 1] == b'.' && j + 2 == row.len() {
-                    return Err(RowError {
-                        offset: j,
-                        msg: "end-of-copy marker \\. is not alone on its line".into(),
-                    });
+                    return Err(RowError { offset: j, msg: "end-of-copy marker \\. is not alone on its line".into() });
                 }
                 i = j + 2;
             }

@@ -104,13 +104,7 @@ pub fn open(path: Option<&Path>) -> Result<Input> {
             (Box::new(file), size, p.display().to_string())
         }
     };
-    let mut buffered = BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: raw,
-            read: read.clone(),
-        },
-    );
+    let mut buffered = BufReader::with_capacity(1 << 20, Counting { inner: raw, read: read.clone() });
     let head = buffered.fill_buf().map_err(|e| Error::io(format!("reading {name}"), e))?.to_vec();
     let compression = Compression::sniff(&head);
     let reader: Box<dyn Read + Send> = match compression {
@@ -127,19 +121,12 @@ pub fn open(path: Option<&Path>) -> Result<Input> {
             what: compression,
         }),
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| Error::io(format!("reading {name}"), e))?;
-            Box::new(Labelled {
-                inner: BufReader::with_capacity(1 << 20, decoder),
-                what: compression,
-            })
+            let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| Error::io(format!("reading {name}"), e))?;
+            Box::new(Labelled { inner: BufReader::with_capacity(1 << 20, decoder), what: compression })
         }
     };
-    Ok(Input {
-        reader,
-        size,
-        read,
-        compression,
-    })
+    Ok(Input { reader, size, read, compression })
 }
 
 fn refuse_archives(head: &[u8], name: &str) -> Result<()> {

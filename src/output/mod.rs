@@ -31,13 +31,11 @@ impl OutputCompression {
         let level_num = |default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, String> {
             match level {
                 None => Ok(default),
-                Some(l) => l
-                    .strip_prefix("level=")
-                    .unwrap_or(l)
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| range.contains(v))
-                    .ok_or_else(|| format!("invalid {method} level `{l}` (expected {}-{})", range.start(), range.end())),
+                Some(l) => {
+                    l.strip_prefix("level=").unwrap_or(l).parse::<i64>().ok().filter(|v| range.contains(v)).ok_or_else(
+                        || format!("invalid {method} level `{l}` (expected {}-{})", range.start(), range.end()),
+                    )
+                }
             }
         };
         match method.to_ascii_lowercase().as_str() {
@@ -117,7 +115,10 @@ impl Sink {
             Some(p) if p == Path::new("-") => Dest::Stdout(io::stdout()),
             Some(p) => match std::fs::metadata(p) {
                 Ok(meta) if !meta.is_file() => Dest::Direct(
-                    OpenOptions::new().write(true).open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
+                    OpenOptions::new()
+                        .write(true)
+                        .open(p)
+                        .map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
                 ),
                 _ => {
                     let dir = match p.parent() {
@@ -130,10 +131,7 @@ impl Sink {
                         .suffix(".scrub-partial")
                         .tempfile_in(dir)
                         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-                    Dest::Temp {
-                        file,
-                        final_path: p.to_path_buf(),
-                    }
+                    Dest::Temp { file, final_path: p.to_path_buf() }
                 }
             },
         };
@@ -145,7 +143,8 @@ impl Sink {
             }
             OutputCompression::Lz4 => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(buffered)),
             OutputCompression::Zstd(level) => {
-                let mut enc = zstd::stream::write::Encoder::new(buffered, level).map_err(|e| Error::io("starting zstd", e))?;
+                let mut enc =
+                    zstd::stream::write::Encoder::new(buffered, level).map_err(|e| Error::io("starting zstd", e))?;
                 if threads > 1 {
                     enc.multithread(threads as u32).map_err(|e| Error::io("starting zstd workers", e))?;
                 }
@@ -170,8 +169,9 @@ impl Sink {
             Dest::Direct(mut f) => f.flush().map_err(|e| Error::io(ctx, e)),
             Dest::Temp { file, final_path } => {
                 file.as_file().sync_all().map_err(|e| Error::io(ctx, e))?;
-                file.persist(&final_path)
-                    .map_err(|e| Error::io(format!("renaming the finished output to {}", final_path.display()), e.error))?;
+                file.persist(&final_path).map_err(|e| {
+                    Error::io(format!("renaming the finished output to {}", final_path.display()), e.error)
+                })?;
                 Ok(())
             }
         }

@@ -167,11 +167,7 @@ mod tests {
     }
 
     fn run(input: &[u8], rules: &RuleSet, jobs: usize, chunk_size: usize) -> Result<(Vec<u8>, Report)> {
-        let opts = Options {
-            jobs,
-            chunk_size,
-            ..Options::default()
-        };
+        let opts = Options { jobs, chunk_size, ..Options::default() };
         let mut out = Vec::new();
         let report = run_plain(input, &mut out, rules, &opts, &Progress::hidden())?;
         Ok((out, report))
@@ -232,7 +228,9 @@ mod tests {
             let err = run(&input, &RuleSet::keep_everything(), 2, chunk).unwrap_err().to_string();
             assert_eq!(
                 err,
-                format!("table public.t, line 5, byte offset {at}: row has 2 field(s), the COPY header names 3 column(s)")
+                format!(
+                    "table public.t, line 5, byte offset {at}: row has 2 field(s), the COPY header names 3 column(s)"
+                )
             );
         }
         let truncated = &input[..at + 2];

@@ -14,13 +14,13 @@ use crossbeam_channel::Sender;
 
 use super::worker::Chunk;
 use super::{Item, Job, Options};
+use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
 use crate::error::{Error, Position, Result};
 use crate::progress::Progress;
 use crate::rules::coverage::{self, Schema, TablePlan};
 use crate::rules::{DataAction, RuleSet, Unlisted};
 use crate::sql::ddl::{Statement, classify};
 use crate::sql::lexer::{Scan, Splitter};
-use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
 
 /// Pass-through text is sent on once this much has accumulated.
 const TEXT_BATCH: usize = 256 * 1024;
@@ -28,8 +28,23 @@ const TEXT_BATCH: usize = 256 * 1024;
 /// Client encodings whose multibyte characters may contain the byte 0x5C: COPY text in them
 /// cannot be split byte-wise (see the format reference §2.1), so scrub refuses them.
 const BACKSLASH_UNSAFE_ENCODINGS: &[&str] = &[
-    "SJIS", "SHIFTJIS", "MSKANJI", "WIN932", "WINDOWS932", "SHIFTJIS2004", "BIG5", "WIN950", "WINDOWS950", "GBK", "WIN936",
-    "WINDOWS936", "GB18030", "UHC", "WIN949", "WINDOWS949", "JOHAB",
+    "SJIS",
+    "SHIFTJIS",
+    "MSKANJI",
+    "WIN932",
+    "WINDOWS932",
+    "SHIFTJIS2004",
+    "BIG5",
+    "WIN950",
+    "WINDOWS950",
+    "GBK",
+    "WIN936",
+    "WINDOWS936",
+    "GB18030",
+    "UHC",
+    "WIN949",
+    "WINDOWS949",
+    "JOHAB",
 ];
 
 struct CopyState {
@@ -246,7 +261,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
             Statement::CreateTable(def) => self.schema.add_table(def),
             Statement::AttachPartition { parent, child } => self.schema.add_attach(parent, child),
             Statement::ClientEncoding(enc) => {
-                let norm: String = enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+                let norm: String =
+                    enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
                 if BACKSLASH_UNSAFE_ENCODINGS.contains(&norm.as_str()) {
                     return Err(self.fail_at(
                         start,
@@ -283,7 +299,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
             return self.rules.tables.is_empty() && self.rules.unlisted != Unlisted::Error;
         };
         match self.schema.rules_for(self.rules, &name) {
-            Some((_, t)) => t.data == DataAction::Keep && (t.keep_all || t.columns.values().all(|c| c.transform.is_none())),
+            Some((_, t)) => {
+                t.data == DataAction::Keep && (t.keep_all || t.columns.values().all(|c| c.transform.is_none()))
+            }
             None => self.rules.unlisted != Unlisted::Error || self.rules.path.is_none(),
         }
     }
@@ -303,11 +321,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
         let plan = Arc::new(plan);
         self.flush_text(true)?;
         self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe)?;
-        self.copy = Some(CopyState {
-            plan,
-            crlf: None,
-            scanned: 0,
-        });
+        self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
         Ok(())
     }
 
@@ -325,7 +339,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
         match find_end_marker(region, state.scanned, self.eof) {
             EndMarker::Found { at, len } if at <= chunk_size => {
                 if at > 0 && is_escaped(region, at - 1) {
-                    return Err(self.fail_at(at, true, "the end-of-copy marker \\. follows a backslash-escaped newline: the last row is cut off"));
+                    return Err(self.fail_at(
+                        at,
+                        true,
+                        "the end-of-copy marker \\. follows a backslash-escaped newline: the last row is cut off",
+                    ));
                 }
                 if at > 0 {
                     self.send_chunk(at)?;
@@ -348,10 +366,18 @@ impl<'a, R: Read> PlainReader<'a, R> {
                 }
                 if self.eof {
                     let at = region.len();
-                    return Err(self.fail_at(at, true, "input ends inside COPY data (no \\. end marker): the dump is truncated"));
+                    return Err(self.fail_at(
+                        at,
+                        true,
+                        "input ends inside COPY data (no \\. end marker): the dump is truncated",
+                    ));
                 }
                 if region.len() > self.opts.max_row_bytes {
-                    return Err(self.fail_at(0, true, format!("a row is longer than --max-row-bytes ({} bytes)", self.opts.max_row_bytes)));
+                    return Err(self.fail_at(
+                        0,
+                        true,
+                        format!("a row is longer than --max-row-bytes ({} bytes)", self.opts.max_row_bytes),
+                    ));
                 }
                 Ok(Flow::NeedMore)
             }
@@ -368,11 +394,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
         rows.truncate(cut);
         let state = self.copy.as_mut().expect("in a COPY block");
         let offset = self.base + self.start as u64;
-        let chunk = Chunk {
-            buf: rows,
-            start: self.start,
-            crlf: state.crlf.unwrap_or(false),
-        };
+        let chunk = Chunk { buf: rows, start: self.start, crlf: state.crlf.unwrap_or(false) };
         state.scanned = 0;
         self.base += cut as u64;
         self.start = 0;

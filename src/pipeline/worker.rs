@@ -10,7 +10,7 @@ use std::ops::Range;
 use crate::copy::block::is_escaped;
 use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
 use crate::rules::coverage::TablePlan;
-use crate::transform::Output;
+use crate::transform::{Ctx, Output};
 
 /// Rows cut from one COPY block at row boundaries.
 pub struct Chunk {
@@ -62,11 +62,7 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<
     while pos < data.len() {
         let row_start = pos;
         let row_line = lines;
-        let fail = |offset: usize, msg: String| ChunkError {
-            offset,
-            line: row_line,
-            msg,
-        };
+        let fail = |offset: usize, msg: String| ChunkError { offset, line: row_line, msg };
         // Find the row's end: an LF not escaped by a backslash.
         let mut search = pos;
         let lf = loop {
@@ -99,10 +95,7 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<
             scratch.spans.len()
         };
         if count != ncols {
-            return Err(fail(
-                row_start,
-                format!("row has {count} field(s), the COPY header names {ncols} column(s)"),
-            ));
+            return Err(fail(row_start, format!("row has {count} field(s), the COPY header names {ncols} column(s)")));
         }
         if identity || plan.drop {
             continue;
@@ -118,10 +111,14 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<
                 continue;
             }
             scratch.decoded.clear();
-            decode_field(raw, &mut scratch.decoded)
-                .map_err(|at| fail(row_start + span.start + at, "escape sequence produces a NUL byte, which PostgreSQL cannot store".into()))?;
+            decode_field(raw, &mut scratch.decoded).map_err(|at| {
+                fail(
+                    row_start + span.start + at,
+                    "escape sequence produces a NUL byte, which PostgreSQL cannot store".into(),
+                )
+            })?;
             scratch.rewritten.clear();
-            match transform.apply(&scratch.decoded, &mut scratch.rewritten) {
+            match transform.apply(&scratch.decoded, &Ctx::default(), &mut scratch.rewritten) {
                 Output::Value => encode_field(&scratch.rewritten, &mut out),
                 Output::Null => out.extend_from_slice(NULL_FIELD),
             }
@@ -130,19 +127,7 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<
     }
     let rows_out = if plan.drop { 0 } else { rows };
     if identity {
-        return Ok(Processed {
-            buf: chunk.buf,
-            start: chunk.start,
-            rows_in: rows,
-            rows_out,
-            lines,
-        });
+        return Ok(Processed { buf: chunk.buf, start: chunk.start, rows_in: rows, rows_out, lines });
     }
-    Ok(Processed {
-        buf: out,
-        start: 0,
-        rows_in: rows,
-        rows_out,
-        lines,
-    })
+    Ok(Processed { buf: out, start: 0, rows_in: rows, rows_out, lines })
 }

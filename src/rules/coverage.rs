@@ -13,8 +13,8 @@ use std::sync::Arc;
 use super::{DataAction, RuleSet, TableRules, Unlisted};
 use crate::error::{Error, Result};
 use crate::sql::QualifiedName;
-use crate::sql::token::{needs_quotes, quote_ident};
 use crate::sql::ddl::{CopyStmt, TableDef};
+use crate::sql::token::{needs_quotes, quote_ident};
 use crate::transform::Transform;
 
 /// The tables the dump declares, as far as scrub needs them.
@@ -72,7 +72,11 @@ impl Schema {
     }
 
     /// The rules that apply to `name`: its own, or else the nearest ancestor's.
-    pub fn rules_for<'r>(&self, rules: &'r RuleSet, name: &QualifiedName) -> Option<(&'r QualifiedName, &'r TableRules)> {
+    pub fn rules_for<'r>(
+        &self,
+        rules: &'r RuleSet,
+        name: &QualifiedName,
+    ) -> Option<(&'r QualifiedName, &'r TableRules)> {
         let mut frontier = vec![name];
         for _ in 0..MAX_DEPTH {
             if let Some(hit) = frontier.iter().find_map(|t| rules.tables.get_key_value(*t)) {
@@ -113,11 +117,7 @@ impl TablePlan {
 
     /// (column, transform) for every rewritten column.
     pub fn rewritten(&self) -> Vec<(String, &'static str)> {
-        self.columns
-            .iter()
-            .zip(&self.fields)
-            .filter_map(|(c, f)| f.as_ref().map(|t| (c.clone(), t.name())))
-            .collect()
+        self.columns.iter().zip(&self.fields).filter_map(|(c, f)| f.as_ref().map(|t| (c.clone(), t.name()))).collect()
     }
 }
 
@@ -156,9 +156,9 @@ pub fn plan(rules: &RuleSet, schema: &Schema, copy: &CopyStmt, id: usize) -> Res
         }
     }
     match rules.unlisted {
-        Unlisted::Error if !uncovered.is_empty() => Err(Error::Uncovered {
-            columns: uncovered.iter().map(|c| describe(&copy.table, c)).collect(),
-        }),
+        Unlisted::Error if !uncovered.is_empty() => {
+            Err(Error::Uncovered { columns: uncovered.iter().map(|c| describe(&copy.table, c)).collect() })
+        }
         Unlisted::Warn => {
             plan.unlisted = uncovered;
             Ok(plan)
@@ -173,7 +173,11 @@ pub fn plan(rules: &RuleSet, schema: &Schema, copy: &CopyStmt, id: usize) -> Res
 pub fn check_schema(rules: &RuleSet, schema: &Schema) -> Result<Vec<String>> {
     for (name, table) in &rules.tables {
         if schema.table(name).is_none() {
-            return Err(rules_error(rules, table.line, format!("table {name} is not in the dump{}", suggest_table(schema, name))));
+            return Err(rules_error(
+                rules,
+                table.line,
+                format!("table {name} is not in the dump{}", suggest_table(schema, name)),
+            ));
         }
         let columns = schema.columns(name);
         for (col, rule) in &table.columns {
@@ -230,11 +234,7 @@ fn suggest_table(schema: &Schema, name: &QualifiedName) -> String {
 }
 
 fn rules_error(rules: &RuleSet, line: usize, msg: String) -> Error {
-    Error::Rules {
-        file: rules.path.clone().unwrap_or_default(),
-        line: Some(line),
-        msg,
-    }
+    Error::Rules { file: rules.path.clone().unwrap_or_default(), line: Some(line), msg }
 }
 
 #[cfg(test)]
@@ -261,10 +261,7 @@ mod tests {
     }
 
     fn copy(table: &str, cols: &[&str]) -> CopyStmt {
-        CopyStmt {
-            table: QualifiedName::parse(table).unwrap(),
-            columns: cols.iter().map(|c| c.to_string()).collect(),
-        }
+        CopyStmt { table: QualifiedName::parse(table).unwrap(), columns: cols.iter().map(|c| c.to_string()).collect() }
     }
 
     #[test]
@@ -289,7 +286,9 @@ mod tests {
     #[test]
     fn rules_naming_absent_things_fail_with_line() {
         let s = schema(&["CREATE TABLE public.users (id integer, Email text, \"Email\" text);"]);
-        let e = check_schema(&rules("[tables.\"public.users\"]\ncolumns.id = \"keep\"\ncolumns.EMAIL = \"null\"\n"), &s).unwrap_err();
+        let e =
+            check_schema(&rules("[tables.\"public.users\"]\ncolumns.id = \"keep\"\ncolumns.EMAIL = \"null\"\n"), &s)
+                .unwrap_err();
         assert!(e.to_string().starts_with("r.toml:3: table public.users has no column `EMAIL` (did you mean"), "{e}");
         let e = check_schema(&rules("[tables.'\"public\".\"Users\"']\nkeep_all = true\n"), &s).unwrap_err();
         assert!(e.to_string().contains("did you mean public.users"), "{e}");
@@ -297,7 +296,10 @@ mod tests {
 
     #[test]
     fn generated_columns_need_no_rule_and_drop_covers_all() {
-        let s = schema(&["CREATE TABLE public.g (id integer, x integer GENERATED ALWAYS AS ((id * 2)) STORED);", "CREATE TABLE public.log (msg text);"]);
+        let s = schema(&[
+            "CREATE TABLE public.g (id integer, x integer GENERATED ALWAYS AS ((id * 2)) STORED);",
+            "CREATE TABLE public.log (msg text);",
+        ]);
         let r = rules("[tables.\"public.g\"]\ncolumns.id = \"keep\"\n[tables.\"public.log\"]\ndata = \"drop\"\n");
         assert!(check_schema(&r, &s).unwrap().is_empty());
         let p = plan(&r, &s, &copy("public.log", &["msg"]), 1).unwrap();

@@ -66,7 +66,12 @@ pub fn classify(text: &[u8], std_strings: bool) -> Statement {
     let first = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
     let head: Vec<u8> = text[first..].iter().take(7).map(u8::to_ascii_lowercase).collect();
     // Cheap prefilter: most statements are none of these.
-    if !(head.starts_with(b"copy") || head.starts_with(b"create") || head.starts_with(b"alter") || head.starts_with(b"set") || head.starts_with(b"insert")) {
+    if !(head.starts_with(b"copy")
+        || head.starts_with(b"create")
+        || head.starts_with(b"alter")
+        || head.starts_with(b"set")
+        || head.starts_with(b"insert"))
+    {
         return Statement::Other;
     }
     let toks = tokenize(text, std_strings);
@@ -172,12 +177,7 @@ impl Parser<'_> {
             self.kw("exists");
         }
         let name = self.qualified()?;
-        let mut def = TableDef {
-            name,
-            columns: Vec::new(),
-            parents: Vec::new(),
-            partitioned: false,
-        };
+        let mut def = TableDef { name, columns: Vec::new(), parents: Vec::new(), partitioned: false };
         if self.kw("partition") && self.kw("of") {
             def.parents.push(self.qualified()?);
         }
@@ -273,8 +273,18 @@ impl Parser<'_> {
 }
 
 const COLUMN_CONSTRAINT_WORDS: &[&str] = &[
-    "collate", "constraint", "not", "null", "default", "generated", "primary", "unique", "check", "references",
-    "compression", "storage",
+    "collate",
+    "constraint",
+    "not",
+    "null",
+    "default",
+    "generated",
+    "primary",
+    "unique",
+    "check",
+    "references",
+    "compression",
+    "storage",
 ];
 
 fn column_def(element: &[Token]) -> Option<ColumnDef> {
@@ -286,21 +296,13 @@ fn column_def(element: &[Token]) -> Option<ColumnDef> {
     }
     let name = first.ident()?.to_string();
     let rest = &element[1..];
-    let type_end = rest
-        .iter()
-        .position(|t| COLUMN_CONSTRAINT_WORDS.iter().any(|w| t.is_kw(w)))
-        .unwrap_or(rest.len());
+    let type_end = rest.iter().position(|t| COLUMN_CONSTRAINT_WORDS.iter().any(|w| t.is_kw(w))).unwrap_or(rest.len());
     let type_sql = join_sql(&rest[..type_end]);
     let tail = &rest[type_end..];
     let not_null = tail.windows(2).any(|w| w[0].is_kw("not") && w[1].is_kw("null"));
     let generated = tail.windows(3).any(|w| w[0].is_kw("generated") && w[2].is_kw("as"))
         && tail.windows(2).any(|w| w[0].is_kw("as") && w[1].is(b'('));
-    Some(ColumnDef {
-        name,
-        type_sql,
-        not_null,
-        generated,
-    })
+    Some(ColumnDef { name, type_sql, not_null, generated })
 }
 
 /// Writes tokens back as compact SQL: `character varying ( 10 ) [ ]` becomes `character varying(10)[]`.
@@ -337,10 +339,7 @@ mod tests {
         );
         assert_eq!(
             classify(b"COPY public.t_nocols  FROM stdin;", true),
-            Statement::CopyFromStdin(CopyStmt {
-                table: q("public", "t_nocols"),
-                columns: vec![],
-            })
+            Statement::CopyFromStdin(CopyStmt { table: q("public", "t_nocols"), columns: vec![] })
         );
         assert!(matches!(
             classify(b"COPY public.t (a) FROM stdin WITH (FORMAT csv);", true),
@@ -352,12 +351,11 @@ mod tests {
     #[test]
     fn create_table_columns() {
         let sql = b"CREATE TABLE public.gen (\n    id integer NOT NULL,\n    name character varying(20) DEFAULT 'a,b'::character varying,\n    g integer GENERATED ALWAYS AS ((a * 2)) STORED,\n    tags text[],\n    CONSTRAINT c CHECK ((id > 0))\n)\nINHERITS (public.base);";
-        let Statement::CreateTable(def) = classify(sql, true) else {
-            panic!("not a table")
-        };
+        let Statement::CreateTable(def) = classify(sql, true) else { panic!("not a table") };
         assert_eq!(def.name, q("public", "gen"));
         assert_eq!(def.parents, vec![q("public", "base")]);
-        let cols: Vec<_> = def.columns.iter().map(|c| (c.name.as_str(), c.type_sql.as_str(), c.not_null, c.generated)).collect();
+        let cols: Vec<_> =
+            def.columns.iter().map(|c| (c.name.as_str(), c.type_sql.as_str(), c.not_null, c.generated)).collect();
         assert_eq!(
             cols,
             vec![
@@ -373,12 +371,11 @@ mod tests {
     fn partitions_and_settings() {
         assert_eq!(
             classify(b"ALTER TABLE ONLY public.par ATTACH PARTITION public.par_a FOR VALUES IN ('a');", true),
-            Statement::AttachPartition {
-                parent: q("public", "par"),
-                child: q("public", "par_a"),
-            }
+            Statement::AttachPartition { parent: q("public", "par"), child: q("public", "par_a") }
         );
-        let Statement::CreateTable(def) = classify(b"CREATE TABLE public.par (id integer) PARTITION BY LIST (region);", true) else {
+        let Statement::CreateTable(def) =
+            classify(b"CREATE TABLE public.par (id integer) PARTITION BY LIST (region);", true)
+        else {
             panic!()
         };
         assert!(def.partitioned);

@@ -28,11 +28,17 @@ pub enum Scan {
 enum State {
     Normal,
     LineComment,
-    BlockComment { depth: u32 },
-    Quote { backslash_escapes: bool },
+    BlockComment {
+        depth: u32,
+    },
+    Quote {
+        backslash_escapes: bool,
+    },
     DoubleQuote,
     /// Inside `$tag$ ... $tag$`; the tag includes both dollar signs.
-    Dollar { tag: Vec<u8> },
+    Dollar {
+        tag: Vec<u8>,
+    },
     /// A psql backslash command, up to the end of the line.
     Meta,
 }
@@ -51,12 +57,7 @@ pub struct Splitter {
 
 impl Default for Splitter {
     fn default() -> Self {
-        Splitter {
-            state: State::Normal,
-            scanned: 0,
-            stmt_start: None,
-            std_strings: true,
-        }
+        Splitter { state: State::Normal, scanned: 0, stmt_start: None, std_strings: true }
     }
 }
 
@@ -143,12 +144,9 @@ impl Splitter {
                         }
                         b'\'' => {
                             self.stmt_start.get_or_insert(i);
-                            let e_prefix = i >= 1
-                                && matches!(seg[i - 1], b'E' | b'e')
-                                && (i < 2 || !is_ident_byte(seg[i - 2]));
-                            self.state = State::Quote {
-                                backslash_escapes: e_prefix || !self.std_strings,
-                            };
+                            let e_prefix =
+                                i >= 1 && matches!(seg[i - 1], b'E' | b'e') && (i < 2 || !is_ident_byte(seg[i - 2]));
+                            self.state = State::Quote { backslash_escapes: e_prefix || !self.std_strings };
                             i += 1;
                         }
                         b'"' => {
@@ -171,13 +169,9 @@ impl Splitter {
                             if j >= n && !eof {
                                 break;
                             }
-                            let tag_ok = j < n
-                                && seg[j] == b'$'
-                                && !seg.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+                            let tag_ok = j < n && seg[j] == b'$' && !seg.get(i + 1).is_some_and(|c| c.is_ascii_digit());
                             if tag_ok {
-                                self.state = State::Dollar {
-                                    tag: seg[i..=j].to_vec(),
-                                };
+                                self.state = State::Dollar { tag: seg[i..=j].to_vec() };
                                 i = j + 1;
                             } else {
                                 i += 1;
@@ -196,31 +190,29 @@ impl Splitter {
                     }
                     None => i = n,
                 },
-                State::BlockComment { depth } => {
-                    match memchr::memchr2(b'*', b'/', &seg[i..]) {
-                        None => i = n,
-                        Some(k) => {
-                            let j = i + k;
-                            if j + 1 >= n && !eof {
-                                i = j;
-                                break;
+                State::BlockComment { depth } => match memchr::memchr2(b'*', b'/', &seg[i..]) {
+                    None => i = n,
+                    Some(k) => {
+                        let j = i + k;
+                        if j + 1 >= n && !eof {
+                            i = j;
+                            break;
+                        }
+                        let next = seg.get(j + 1).copied();
+                        if seg[j] == b'*' && next == Some(b'/') {
+                            *depth -= 1;
+                            i = j + 2;
+                            if *depth == 0 {
+                                self.state = State::Normal;
                             }
-                            let next = seg.get(j + 1).copied();
-                            if seg[j] == b'*' && next == Some(b'/') {
-                                *depth -= 1;
-                                i = j + 2;
-                                if *depth == 0 {
-                                    self.state = State::Normal;
-                                }
-                            } else if seg[j] == b'/' && next == Some(b'*') {
-                                *depth += 1;
-                                i = j + 2;
-                            } else {
-                                i = j + 1;
-                            }
+                        } else if seg[j] == b'/' && next == Some(b'*') {
+                            *depth += 1;
+                            i = j + 2;
+                        } else {
+                            i = j + 1;
                         }
                     }
-                }
+                },
                 State::Quote { backslash_escapes } => {
                     let found = if *backslash_escapes {
                         memchr::memchr2(b'\'', b'\\', &seg[i..])
@@ -235,9 +227,8 @@ impl Splitter {
                                 i = j;
                                 break;
                             }
-                            if seg[j] == b'\\' {
-                                i = j + 2;
-                            } else if seg.get(j + 1) == Some(&b'\'') {
+                            // A backslash escape or a doubled quote skips two bytes.
+                            if seg[j] == b'\\' || seg.get(j + 1) == Some(&b'\'') {
                                 i = j + 2;
                             } else {
                                 i = j + 1;
@@ -320,10 +311,7 @@ mod tests {
 
     #[test]
     fn comments_and_meta_commands_are_not_statements() {
-        check(
-            "--\n-- x; y\n--\n\\restrict abc;def\n/* a; /* nested; */ b; */ SELECT 1;",
-            &["SELECT 1;"],
-        );
+        check("--\n-- x; y\n--\n\\restrict abc;def\n/* a; /* nested; */ b; */ SELECT 1;", &["SELECT 1;"]);
     }
 
     #[test]

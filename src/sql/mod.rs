@@ -18,10 +18,7 @@ pub struct QualifiedName {
 
 impl QualifiedName {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        QualifiedName {
-            schema: schema.into(),
-            name: name.into(),
-        }
+        QualifiedName { schema: schema.into(), name: name.into() }
     }
 
     /// Parses `schema.table` written with SQL quoting (`"Billing"."Invoice Lines"`). Unquoted
@@ -33,9 +30,9 @@ impl QualifiedName {
                 (Some(s), Some(t)) => Ok(QualifiedName::new(s, t)),
                 _ => Err(format!("`{text}` is not a table name")),
             },
-            [a] if a.ident().is_some() => Err(format!(
-                "table `{text}` must be schema-qualified, e.g. \"public.{text}\""
-            )),
+            [a] if a.ident().is_some() => {
+                Err(format!("table `{text}` must be schema-qualified, e.g. \"public.{text}\""))
+            }
             _ => Err(format!(
                 "`{text}` is not a schema-qualified table name (quote identifiers SQL-style: '\"My Schema\".\"My Table\"')"
             )),

@@ -115,10 +115,7 @@ pub fn tokenize(text: &[u8], std_strings: bool) -> Vec<Token> {
                 name.push(text[i]);
                 i += 1;
             }
-            out.push(Token::Ident {
-                name: lossy(&name),
-                quoted: true,
-            });
+            out.push(Token::Ident { name: lossy(&name), quoted: true });
         } else if b == b'\''
             || (matches!(b, b'E' | b'e' | b'B' | b'b' | b'X' | b'x' | b'N' | b'n') && text.get(i + 1) == Some(&b'\''))
         {
@@ -157,10 +154,7 @@ pub fn tokenize(text: &[u8], std_strings: bool) -> Vec<Token> {
             while i < n && ident_cont(text[i]) {
                 i += 1;
             }
-            out.push(Token::Ident {
-                name: lossy(&text[start..i]).to_ascii_lowercase(),
-                quoted: false,
-            });
+            out.push(Token::Ident { name: lossy(&text[start..i]).to_ascii_lowercase(), quoted: false });
         } else if b.is_ascii_digit() {
             let start = i;
             while i < n && (text[i].is_ascii_alphanumeric() || text[i] == b'.') {
@@ -180,10 +174,7 @@ mod tests {
     use super::*;
 
     fn id(name: &str, quoted: bool) -> Token {
-        Token::Ident {
-            name: name.into(),
-            quoted,
-        }
+        Token::Ident { name: name.into(), quoted }
     }
 
     #[test]
