@@ -260,6 +260,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
             Statement::UnsupportedCopy(msg) => return Err(self.fail_at(start, false, msg)),
             Statement::CreateTable(def) => self.schema.add_table(def),
             Statement::AttachPartition { parent, child } => self.schema.add_attach(parent, child),
+            Statement::Constraint(c) => self.schema.add_constraint(c),
+            Statement::CreateCompositeType { name, fields } => self.schema.add_composite(name, fields),
             Statement::ClientEncoding(enc) => {
                 let norm: String =
                     enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();

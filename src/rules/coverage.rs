@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::{DataAction, RuleSet, TableRules, Unlisted};
 use crate::error::{Error, Result};
 use crate::sql::QualifiedName;
-use crate::sql::ddl::{CopyStmt, TableDef};
+use crate::sql::ddl::{Constraint, CopyStmt, TableDef};
 use crate::sql::token::{needs_quotes, quote_ident};
 use crate::transform::Transform;
 
@@ -23,14 +23,27 @@ pub struct Schema {
     tables: BTreeMap<QualifiedName, TableDef>,
     /// Partition parents learnt from `ATTACH PARTITION`, child → parents.
     attached: BTreeMap<QualifiedName, Vec<QualifiedName>>,
+    /// Primary keys, unique constraints and indexes, foreign keys.
+    pub constraints: Vec<Constraint>,
+    /// Composite types: name → fields (name, type).
+    composites: BTreeMap<QualifiedName, Vec<(String, String)>>,
 }
 
 /// Bounds walks up the inheritance graph, in case a malformed dump declares a cycle.
 const MAX_DEPTH: usize = 64;
 
 impl Schema {
-    pub fn add_table(&mut self, def: TableDef) {
+    pub fn add_table(&mut self, mut def: TableDef) {
+        self.constraints.append(&mut def.constraints);
         self.tables.insert(def.name.clone(), def);
+    }
+
+    pub fn add_constraint(&mut self, constraint: Constraint) {
+        self.constraints.push(constraint);
+    }
+
+    pub fn add_composite(&mut self, name: QualifiedName, fields: Vec<(String, String)>) {
+        self.composites.insert(name, fields);
     }
 
     pub fn add_attach(&mut self, parent: QualifiedName, child: QualifiedName) {
@@ -71,6 +84,28 @@ impl Schema {
         }
     }
 
+    /// The declared type of a column (inherited columns included).
+    pub fn column_type(&self, table: &QualifiedName, column: &str) -> Option<&str> {
+        let mut frontier = vec![table];
+        for _ in 0..MAX_DEPTH {
+            for t in &frontier {
+                if let Some(c) = self.tables.get(*t).and_then(|d| d.columns.iter().find(|c| c.name == column)) {
+                    return Some(&c.type_sql);
+                }
+            }
+            frontier = frontier.iter().filter_map(|t| self.tables.get(*t)).flat_map(|d| d.parents.iter()).collect();
+            if frontier.is_empty() {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Whether a column is declared NOT NULL.
+    pub fn column_not_null(&self, table: &QualifiedName, column: &str) -> bool {
+        self.tables.get(table).and_then(|d| d.columns.iter().find(|c| c.name == column)).is_some_and(|c| c.not_null)
+    }
+
     /// The rules that apply to `name`: its own, or else the nearest ancestor's.
     pub fn rules_for<'r>(
         &self,
@@ -88,6 +123,15 @@ impl Schema {
             }
         }
         None
+    }
+}
+
+impl crate::transform::TypeInfo for Schema {
+    fn composite_fields(&self, type_name: &str) -> Option<Vec<(String, String)>> {
+        let name = QualifiedName::parse(type_name)
+            .or_else(|_| QualifiedName::parse(&format!("public.{type_name}")))
+            .ok()?;
+        self.composites.get(&name).cloned()
     }
 }
 

@@ -37,6 +37,25 @@ pub struct TableDef {
     pub parents: Vec<QualifiedName>,
     /// `PARTITION BY ...`: a partitioned table holds no rows itself.
     pub partitioned: bool,
+    /// Table constraints written inside `CREATE TABLE` (pg_dump adds them later instead).
+    pub constraints: Vec<Constraint>,
+}
+
+/// A constraint that restoring the dump will check against the rewritten data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    pub name: String,
+    pub table: QualifiedName,
+    pub kind: ConstraintKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstraintKind {
+    /// PRIMARY KEY, UNIQUE, or a unique index over plain columns.
+    Unique { columns: Vec<String>, primary: bool, nulls_distinct: bool },
+    /// FOREIGN KEY (columns) REFERENCES table (ref_columns); `ref_columns` is empty when the
+    /// statement names none (the referenced table's primary key).
+    ForeignKey { columns: Vec<String>, ref_table: QualifiedName, ref_columns: Vec<String> },
 }
 
 /// What a statement means to scrub.
@@ -52,6 +71,10 @@ pub enum Statement {
         parent: QualifiedName,
         child: QualifiedName,
     },
+    /// A primary key, unique constraint, unique index or foreign key.
+    Constraint(Constraint),
+    /// `CREATE TYPE name AS (field type, ...)`: a composite type.
+    CreateCompositeType { name: QualifiedName, fields: Vec<(String, String)> },
     /// `SET client_encoding = '...'`.
     ClientEncoding(String),
     /// `SET standard_conforming_strings = on|off`.
@@ -79,9 +102,9 @@ pub fn classify(text: &[u8], std_strings: bool) -> Statement {
     let result = if p.kw("copy") {
         p.copy()
     } else if p.kw("create") {
-        p.create_table()
+        p.create()
     } else if p.kw("alter") {
-        p.attach()
+        p.alter_table()
     } else if p.kw("set") {
         p.set()
     } else if p.kw("insert") {
@@ -165,6 +188,101 @@ impl Parser<'_> {
         }
     }
 
+    fn create(&mut self) -> Option<Statement> {
+        if self.kw("unique") {
+            return self.unique_index();
+        }
+        if self.kw("type") {
+            return self.composite_type();
+        }
+        self.create_table()
+    }
+
+    /// `CREATE UNIQUE INDEX name ON [ONLY] table [USING method] (col, ...) ...`. Indexes over
+    /// expressions are not column constraints scrub can reason about; they are skipped.
+    fn unique_index(&mut self) -> Option<Statement> {
+        self.kw("index");
+        if self.kw("if") {
+            self.kw("not");
+            self.kw("exists");
+        }
+        let name = if self.peek().is_some_and(|t| t.is_kw("on")) { String::new() } else { self.ident()? };
+        if !self.kw("on") {
+            return None;
+        }
+        self.kw("only");
+        let table = self.qualified()?;
+        if self.kw("using") {
+            self.ident()?;
+        }
+        if !self.punct(b'(') {
+            return None;
+        }
+        let mut columns = Vec::new();
+        for element in self.split_elements() {
+            // A plain column, optionally with an opclass, collation or ordering.
+            let first = element.first()?.ident()?.to_string();
+            if element.get(1).is_some_and(|t| t.is(b'(') || t.is(b'.')) {
+                return None;
+            }
+            columns.push(first);
+        }
+        let nulls_distinct = !self.nulls_not_distinct_follows();
+        Some(Statement::Constraint(Constraint {
+            name,
+            table,
+            kind: ConstraintKind::Unique { columns, primary: false, nulls_distinct },
+        }))
+    }
+
+    fn nulls_not_distinct_follows(&self) -> bool {
+        self.toks[self.i..].windows(3).any(|w| w[0].is_kw("nulls") && w[1].is_kw("not") && w[2].is_kw("distinct"))
+    }
+
+    /// `CREATE TYPE name AS (field type, ...)`.
+    fn composite_type(&mut self) -> Option<Statement> {
+        let name = self.qualified()?;
+        if !(self.kw("as") && self.punct(b'(')) {
+            return None;
+        }
+        let fields = self
+            .split_elements()
+            .into_iter()
+            .filter_map(|e| column_def(e).map(|c| (c.name, c.type_sql)))
+            .collect();
+        Some(Statement::CreateCompositeType { name, fields })
+    }
+
+    /// Table constraints: `PRIMARY KEY (..)`, `UNIQUE [NULLS [NOT] DISTINCT] (..)`,
+    /// `FOREIGN KEY (..) REFERENCES t [(..)]`, after an optional `CONSTRAINT name`.
+    fn table_constraint(&mut self, table: &QualifiedName) -> Option<Constraint> {
+        let name = if self.kw("constraint") { self.ident()? } else { String::new() };
+        let kind = if self.kw("primary") {
+            self.kw("key");
+            self.punct(b'(').then_some(())?;
+            ConstraintKind::Unique { columns: self.ident_list()?, primary: true, nulls_distinct: true }
+        } else if self.kw("unique") {
+            let mut nulls_distinct = true;
+            if self.kw("nulls") {
+                nulls_distinct = !self.kw("not");
+                self.kw("distinct");
+            }
+            self.punct(b'(').then_some(())?;
+            ConstraintKind::Unique { columns: self.ident_list()?, primary: false, nulls_distinct }
+        } else if self.kw("foreign") {
+            self.kw("key");
+            self.punct(b'(').then_some(())?;
+            let columns = self.ident_list()?;
+            self.kw("references").then_some(())?;
+            let ref_table = self.qualified()?;
+            let ref_columns = if self.punct(b'(') { self.ident_list()? } else { Vec::new() };
+            ConstraintKind::ForeignKey { columns, ref_table, ref_columns }
+        } else {
+            return None;
+        };
+        Some(Constraint { name, table: table.clone(), kind })
+    }
+
     fn create_table(&mut self) -> Option<Statement> {
         for modifier in ["unlogged", "temporary", "temp", "global", "local"] {
             self.kw(modifier);
@@ -177,14 +295,21 @@ impl Parser<'_> {
             self.kw("exists");
         }
         let name = self.qualified()?;
-        let mut def = TableDef { name, columns: Vec::new(), parents: Vec::new(), partitioned: false };
+        let mut def =
+            TableDef { name, columns: Vec::new(), parents: Vec::new(), partitioned: false, constraints: Vec::new() };
         if self.kw("partition") && self.kw("of") {
             def.parents.push(self.qualified()?);
         }
         if self.punct(b'(') {
             for element in self.split_elements() {
                 if let Some(col) = column_def(element) {
+                    def.constraints.extend(inline_constraints(element, &def.name, &col.name));
                     def.columns.push(col);
+                } else {
+                    let mut inner = Parser { toks: element, i: 0 };
+                    if let Some(c) = inner.table_constraint(&def.name) {
+                        def.constraints.push(c);
+                    }
                 }
             }
         }
@@ -236,7 +361,8 @@ impl Parser<'_> {
         elements
     }
 
-    fn attach(&mut self) -> Option<Statement> {
+    /// `ALTER TABLE [ONLY] t ATTACH PARTITION c ...` and `ALTER TABLE [ONLY] t ADD CONSTRAINT ...`.
+    fn alter_table(&mut self) -> Option<Statement> {
         if !self.kw("table") {
             return None;
         }
@@ -244,10 +370,15 @@ impl Parser<'_> {
             self.kw("exists");
         }
         self.kw("only");
-        let parent = self.qualified()?;
-        (self.kw("attach") && self.kw("partition")).then_some(())?;
-        let child = self.qualified()?;
-        Some(Statement::AttachPartition { parent, child })
+        let table = self.qualified()?;
+        if self.kw("attach") && self.kw("partition") {
+            let child = self.qualified()?;
+            return Some(Statement::AttachPartition { parent: table, child });
+        }
+        if self.kw("add") {
+            return self.table_constraint(&table).map(Statement::Constraint);
+        }
+        None
     }
 
     fn set(&mut self) -> Option<Statement> {
@@ -303,6 +434,31 @@ fn column_def(element: &[Token]) -> Option<ColumnDef> {
     let generated = tail.windows(3).any(|w| w[0].is_kw("generated") && w[2].is_kw("as"))
         && tail.windows(2).any(|w| w[0].is_kw("as") && w[1].is(b'('));
     Some(ColumnDef { name, type_sql, not_null, generated })
+}
+
+/// Column constraints written inline: `id integer PRIMARY KEY`, `email text UNIQUE`,
+/// `customer_id integer REFERENCES public.customers(id)`.
+fn inline_constraints(element: &[Token], table: &QualifiedName, column: &str) -> Vec<Constraint> {
+    let mut out = Vec::new();
+    let col = || vec![column.to_string()];
+    for (i, t) in element.iter().enumerate() {
+        let kind = if t.is_kw("primary") && element.get(i + 1).is_some_and(|k| k.is_kw("key")) {
+            ConstraintKind::Unique { columns: col(), primary: true, nulls_distinct: true }
+        } else if t.is_kw("unique") {
+            let not_distinct = element.get(i + 1).is_some_and(|k| k.is_kw("nulls"))
+                && element.get(i + 2).is_some_and(|k| k.is_kw("not"));
+            ConstraintKind::Unique { columns: col(), primary: false, nulls_distinct: !not_distinct }
+        } else if t.is_kw("references") {
+            let mut p = Parser { toks: element, i: i + 1 };
+            let Some(ref_table) = p.qualified() else { continue };
+            let ref_columns = if p.punct(b'(') { p.ident_list().unwrap_or_default() } else { Vec::new() };
+            ConstraintKind::ForeignKey { columns: col(), ref_table, ref_columns }
+        } else {
+            continue;
+        };
+        out.push(Constraint { name: String::new(), table: table.clone(), kind });
+    }
+    out
 }
 
 /// Writes tokens back as compact SQL: `character varying ( 10 ) [ ]` becomes `character varying(10)[]`.
@@ -365,6 +521,49 @@ mod tests {
                 ("tags", "text[]", false, false),
             ]
         );
+    }
+
+    #[test]
+    fn constraints_and_types() {
+        let fk = classify(
+            b"ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_customer_fkey FOREIGN KEY (customer_id, region) REFERENCES public.customers(id, region) ON DELETE CASCADE;",
+            true,
+        );
+        assert_eq!(
+            fk,
+            Statement::Constraint(Constraint {
+                name: "orders_customer_fkey".into(),
+                table: q("public", "orders"),
+                kind: ConstraintKind::ForeignKey {
+                    columns: vec!["customer_id".into(), "region".into()],
+                    ref_table: q("public", "customers"),
+                    ref_columns: vec!["id".into(), "region".into()],
+                },
+            })
+        );
+        let pk = classify(b"ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);", true);
+        assert!(matches!(pk, Statement::Constraint(Constraint { kind: ConstraintKind::Unique { primary: true, .. }, .. })));
+        let uq = classify(b"ALTER TABLE ONLY public.t ADD CONSTRAINT t_e_key UNIQUE NULLS NOT DISTINCT (email);", true);
+        assert!(matches!(uq, Statement::Constraint(Constraint { kind: ConstraintKind::Unique { nulls_distinct: false, .. }, .. })));
+        let idx = classify(b"CREATE UNIQUE INDEX t_lower ON public.t USING btree (email text_pattern_ops, id DESC);", true);
+        let Statement::Constraint(Constraint { kind: ConstraintKind::Unique { columns, .. }, .. }) = idx else { panic!("{idx:?}") };
+        assert_eq!(columns, vec!["email", "id"]);
+        assert_eq!(classify(b"CREATE UNIQUE INDEX t_expr ON public.t USING btree (lower(email));", true), Statement::Other);
+        assert_eq!(
+            classify(b"CREATE TYPE public.s3obj AS (\n\tbucket text,\n\tfile_path character varying(200)\n);", true),
+            Statement::CreateCompositeType {
+                name: q("public", "s3obj"),
+                fields: vec![("bucket".into(), "text".into()), ("file_path".into(), "character varying(200)".into())],
+            }
+        );
+        let Statement::CreateTable(def) = classify(
+            b"CREATE TABLE public.x (id integer PRIMARY KEY, c integer REFERENCES public.y(id), UNIQUE (c, id));",
+            true,
+        ) else {
+            panic!()
+        };
+        assert_eq!(def.columns.len(), 2);
+        assert_eq!(def.constraints.len(), 3);
     }
 
     #[test]
