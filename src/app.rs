@@ -15,6 +15,7 @@ use crate::pipeline::Options;
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::rules::RuleSet;
+use crate::rules::schema::Schema;
 use crate::transform::SecretKey;
 
 /// When to draw progress.
@@ -75,6 +76,15 @@ pub fn run(config: &Config, interrupted: &Arc<AtomicUsize>) -> Result<Report> {
         None => RuleSet::keep_everything(),
     };
     let input = crate::input::open(config.input.as_deref())?;
+    // pg_dump writes constraints after the data. When the input is a file it can be read twice,
+    // so the rules are checked against the whole schema, foreign keys included, before the data
+    // pass; from a pipe, constraints are checked as they arrive.
+    let schema = match (&config.input, input.size, rules.tables.is_empty()) {
+        (Some(path), Some(_), false) if path != std::path::Path::new("-") => {
+            crate::pipeline::prescan_plain(crate::input::open(Some(path))?.reader, &config.options)?
+        }
+        _ => Schema::default(),
+    };
     let compression = config
         .compress
         .or_else(|| config.output.as_deref().map(OutputCompression::from_extension))
@@ -90,7 +100,8 @@ pub fn run(config: &Config, interrupted: &Arc<AtomicUsize>) -> Result<Report> {
     }
     let mut sink = Sink::create(config.output.as_deref(), compression, config.options.jobs)?;
     let reader = Interruptible { inner: input.reader, flag: interrupted.clone() };
-    let result = crate::pipeline::run_plain(reader, &mut sink, &rules, &config.options, &progress);
+    let result =
+        crate::pipeline::run_plain(reader, &mut sink, &rules, key.as_ref(), schema, &config.options, &progress);
     let warnings = progress.finish();
     let mut report = result?;
     sink.finish()?;

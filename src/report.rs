@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::rules::coverage::TablePlan;
+use crate::rules::bind::TablePlan;
 
 /// One COPY block's numbers.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -27,7 +27,8 @@ pub struct TableReport {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RewrittenColumn {
     pub column: String,
-    pub transform: &'static str,
+    /// The transform, and where the rule came from when it was not written for this column.
+    pub transform: String,
 }
 
 /// The whole run.

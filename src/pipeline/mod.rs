@@ -23,7 +23,9 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::rules::RuleSet;
-use crate::rules::coverage::TablePlan;
+use crate::rules::bind::TablePlan;
+use crate::rules::schema::Schema;
+use crate::transform::SecretKey;
 use worker::{Chunk, ChunkError, Processed, Scratch};
 
 /// Tuning knobs. None of them changes the output.
@@ -70,11 +72,24 @@ enum Item {
     Fail(Box<Error>),
 }
 
-/// Streams a plain dump from `input` to `output`, applying `rules`.
+/// Reads a plain dump only to learn its schema, constraints included (pg_dump writes them after
+/// the data). Used before the real pass when the input can be read twice.
+pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
+    let rules = RuleSet::keep_everything();
+    let progress = Progress::hidden();
+    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
+    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
+    plain::PlainReader::new(input, opts, &rules, None, Schema::default(), item_tx, job_tx, &progress).scan()
+}
+
+/// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
+/// learnt (empty when the input can be read only once).
 pub fn run_plain<R: Read + Send, W: Write + Send>(
     input: R,
     output: W,
     rules: &RuleSet,
+    key: Option<&SecretKey>,
+    schema: Schema,
     opts: &Options,
     progress: &Progress,
 ) -> Result<Report> {
@@ -93,7 +108,7 @@ pub fn run_plain<R: Read + Send, W: Write + Send>(
         }
         drop(job_rx);
         let writer = scope.spawn(move || write_in_order(item_rx, output));
-        plain::PlainReader::new(input, opts, rules, item_tx, job_tx, progress).run();
+        plain::PlainReader::new(input, opts, rules, key, schema, item_tx, job_tx, progress).run();
         writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
@@ -169,7 +184,8 @@ mod tests {
     fn run(input: &[u8], rules: &RuleSet, jobs: usize, chunk_size: usize) -> Result<(Vec<u8>, Report)> {
         let opts = Options { jobs, chunk_size, ..Options::default() };
         let mut out = Vec::new();
-        let report = run_plain(input, &mut out, rules, &opts, &Progress::hidden())?;
+        let key = SecretKey::new(b"test key".to_vec()).unwrap();
+        let report = run_plain(input, &mut out, rules, Some(&key), Schema::default(), &opts, &Progress::hidden())?;
         Ok((out, report))
     }
 

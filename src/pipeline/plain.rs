@@ -17,10 +17,12 @@ use super::{Item, Job, Options};
 use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
 use crate::error::{Error, Position, Result};
 use crate::progress::Progress;
-use crate::rules::coverage::{self, Schema, TablePlan};
+use crate::rules::bind::{self, Binder, TablePlan};
+use crate::rules::schema::Schema;
 use crate::rules::{DataAction, RuleSet, Unlisted};
 use crate::sql::ddl::{Statement, classify};
 use crate::sql::lexer::{Scan, Splitter};
+use crate::transform::SecretKey;
 
 /// Pass-through text is sent on once this much has accumulated.
 const TEXT_BATCH: usize = 256 * 1024;
@@ -63,6 +65,7 @@ pub(super) struct PlainReader<'a, R> {
     eof: bool,
     opts: &'a Options,
     rules: &'a RuleSet,
+    binder: Binder<'a>,
     splitter: Splitter,
     std_strings: bool,
     schema: Schema,
@@ -77,6 +80,8 @@ pub(super) struct PlainReader<'a, R> {
     items: Sender<Item>,
     jobs: Sender<Job>,
     progress: &'a Progress,
+    /// Only learn the schema: nothing is planned, processed or sent.
+    scan_only: bool,
 }
 
 /// The channel to the writer closed: the writer already has the error to report.
@@ -97,6 +102,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
         src: R,
         opts: &'a Options,
         rules: &'a RuleSet,
+        key: Option<&'a SecretKey>,
+        schema: Schema,
         items: Sender<Item>,
         jobs: Sender<Job>,
         progress: &'a Progress,
@@ -109,9 +116,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
             eof: false,
             opts,
             rules,
+            binder: Binder::new(rules, key),
             splitter: Splitter::default(),
             std_strings: true,
-            schema: Schema::default(),
+            schema,
             copy: None,
             awaiting_data: None,
             pending: Vec::new(),
@@ -121,26 +129,35 @@ impl<'a, R: Read> PlainReader<'a, R> {
             items,
             jobs,
             progress,
+            scan_only: false,
         }
+    }
+
+    /// Reads the whole input only to learn its schema (tables, constraints, types), skipping
+    /// COPY data as fast as the end markers can be found.
+    pub(super) fn scan(mut self) -> Result<Schema> {
+        self.scan_only = true;
+        self.holding = false;
+        self.drive()?;
+        Ok(self.schema)
     }
 
     /// Reads the whole input. Every failure is sent to the writer in stream order.
     pub(super) fn run(mut self) {
-        let result = loop {
+        if let Err(e) = self.drive() {
+            let _ = self.items.send(Item::Fail(Box::new(e)));
+        }
+    }
+
+    fn drive(&mut self) -> Result<()> {
+        loop {
             let step = if self.copy.is_some() { self.copy_step() } else { self.sql_step() };
             match step {
                 Ok(Flow::Continue) => {}
-                Ok(Flow::NeedMore) => {
-                    if let Err(e) = self.fill() {
-                        break Err(e);
-                    }
-                }
-                Ok(Flow::Done) => break self.finish(),
-                Err(e) => break Err(e),
+                Ok(Flow::NeedMore) => self.fill()?,
+                Ok(Flow::Done) => return self.finish(),
+                Err(e) => return Err(e),
             }
-        };
-        if let Err(e) = result {
-            let _ = self.items.send(Item::Fail(Box::new(e)));
         }
     }
 
@@ -187,6 +204,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn flush_text(&mut self, force: bool) -> Result<()> {
+        if self.scan_only {
+            self.pending.clear();
+            return Ok(());
+        }
         if self.holding || self.pending.is_empty() || (!force && self.pending.len() < TEXT_BATCH) {
             return Ok(());
         }
@@ -195,6 +216,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn consume_text(&mut self, len: usize) -> Result<()> {
+        if self.scan_only {
+            self.start += len;
+            return Ok(());
+        }
         self.pending.extend_from_slice(&self.buf[self.start..self.start + len]);
         self.start += len;
         self.flush_text(false)
@@ -260,7 +285,13 @@ impl<'a, R: Read> PlainReader<'a, R> {
             Statement::UnsupportedCopy(msg) => return Err(self.fail_at(start, false, msg)),
             Statement::CreateTable(def) => self.schema.add_table(def),
             Statement::AttachPartition { parent, child } => self.schema.add_attach(parent, child),
-            Statement::Constraint(c) => self.schema.add_constraint(c),
+            Statement::Constraint(c) => {
+                if !self.holding {
+                    // The data this constraint covers is already written: check it as it stands.
+                    self.binder.check_constraint(&self.schema, &c, true)?;
+                }
+                self.schema.add_constraint(c);
+            }
             Statement::CreateCompositeType { name, fields } => self.schema.add_composite(name, fields),
             Statement::ClientEncoding(enc) => {
                 let norm: String =
@@ -301,23 +332,34 @@ impl<'a, R: Read> PlainReader<'a, R> {
             return self.rules.tables.is_empty() && self.rules.unlisted != Unlisted::Error;
         };
         match self.schema.rules_for(self.rules, &name) {
-            Some((_, t)) => {
-                t.data == DataAction::Keep && (t.keep_all || t.columns.values().all(|c| c.transform.is_none()))
-            }
+            Some((_, t)) => t.data == DataAction::Keep && (t.keep_all || t.columns.values().all(|c| c.is_keep())),
             None => self.rules.unlisted != Unlisted::Error || self.rules.path.is_none(),
         }
     }
 
-    fn begin_copy(&mut self, copy: crate::sql::ddl::CopyStmt) -> Result<()> {
-        if self.holding {
-            if !self.schema.is_empty() {
-                for warning in coverage::check_schema(self.rules, &self.schema)? {
-                    self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
-                }
-            }
-            self.holding = false;
+    /// Ends the hold on output: the schema seen so far is all there is before the data, so the
+    /// rules are checked against it now, before anything is written.
+    fn release(&mut self) -> Result<()> {
+        if !self.holding {
+            return Ok(());
         }
-        let plan = coverage::plan(self.rules, &self.schema, &copy, self.blocks)?;
+        if !self.schema.is_empty() {
+            for warning in self.binder.check(&self.schema)? {
+                self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
+            }
+        }
+        self.holding = false;
+        Ok(())
+    }
+
+    fn begin_copy(&mut self, copy: crate::sql::ddl::CopyStmt) -> Result<()> {
+        if self.scan_only {
+            let plan = Arc::new(TablePlan::identity(copy.table, copy.columns));
+            self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
+            return Ok(());
+        }
+        self.release()?;
+        let plan = self.binder.plan(&self.schema, &copy, self.blocks)?;
         self.blocks += 1;
         self.seen.insert(copy.table.clone());
         let plan = Arc::new(plan);
@@ -388,6 +430,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     /// Hands `buf[start..start + len]` to a worker without copying it.
     fn send_chunk(&mut self, len: usize) -> Result<()> {
+        if self.scan_only {
+            self.start += len;
+            self.copy.as_mut().expect("in a COPY block").scanned = 0;
+            return Ok(());
+        }
         self.flush_text(true)?;
         let cut = self.start + len;
         let mut next = Vec::with_capacity((self.buf.len() - cut) + self.opts.read_size());
@@ -408,16 +455,12 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn finish(&mut self) -> Result<()> {
-        if self.holding {
-            if !self.schema.is_empty() {
-                for warning in coverage::check_schema(self.rules, &self.schema)? {
-                    self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
-                }
-            }
-            self.holding = false;
+        if self.scan_only {
+            return Ok(());
         }
+        self.release()?;
         if self.schema.is_empty() {
-            coverage::check_tables_seen(self.rules, &self.seen)?;
+            bind::check_tables_seen(self.rules, &self.seen)?;
         }
         self.flush_text(true)
     }

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::copy::block::is_escaped;
 use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
-use crate::rules::coverage::TablePlan;
+use crate::rules::bind::{BoundPart, FieldPlan, TablePlan};
 use crate::transform::{Ctx, Output};
 
 /// Rows cut from one COPY block at row boundaries.
@@ -48,6 +48,19 @@ pub struct Scratch {
     spans: Vec<Range<usize>>,
     decoded: Vec<u8>,
     rewritten: Vec<u8>,
+    /// Rows with context: decoded originals of the context fields, and each field's result.
+    originals: Vec<u8>,
+    original_at: Vec<Option<Range<usize>>>,
+    results: Vec<FieldResult>,
+}
+
+/// What became of one field in a row with context.
+#[derive(Clone, Debug)]
+enum FieldResult {
+    Unchanged,
+    Null,
+    /// The new value, decoded, at this range of `Scratch::rewritten`.
+    Value(Range<usize>),
 }
 
 /// Validates and rewrites one chunk.
@@ -100,34 +113,147 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch) -> Result<
         if identity || plan.drop {
             continue;
         }
-        let mut copied = 0;
-        for (span, field) in scratch.spans.iter().zip(&plan.fields) {
-            let Some(transform) = field else { continue };
-            out.extend_from_slice(&row[copied..span.start]);
-            copied = span.end;
-            let raw = &row[span.clone()];
-            if raw == NULL_FIELD {
-                out.extend_from_slice(NULL_FIELD);
-                continue;
-            }
-            scratch.decoded.clear();
-            decode_field(raw, &mut scratch.decoded).map_err(|at| {
-                fail(
-                    row_start + span.start + at,
-                    "escape sequence produces a NUL byte, which PostgreSQL cannot store".into(),
-                )
-            })?;
-            scratch.rewritten.clear();
-            match transform.apply(&scratch.decoded, &Ctx::default(), &mut scratch.rewritten) {
-                Output::Value => encode_field(&scratch.rewritten, &mut out),
-                Output::Null => out.extend_from_slice(NULL_FIELD),
-            }
+        let line_end = &data[row_start + row.len()..pos];
+        if plan.context.is_empty() {
+            rewrite_row(row, line_end, plan, scratch, &mut out).map_err(|(at, msg)| fail(row_start + at, msg))?;
+        } else {
+            rewrite_row_with_context(row, line_end, plan, scratch, &mut out)
+                .map_err(|(at, msg)| fail(row_start + at, msg))?;
         }
-        out.extend_from_slice(&data[row_start + copied..pos]);
     }
     let rows_out = if plan.drop { 0 } else { rows };
     if identity {
         return Ok(Processed { buf: chunk.buf, start: chunk.start, rows_in: rows, rows_out, lines });
     }
     Ok(Processed { buf: out, start: 0, rows_in: rows, rows_out, lines })
+}
+
+type FieldError = (usize, String);
+
+fn nul_error(at: usize) -> FieldError {
+    (at, "escape sequence produces a NUL byte, which PostgreSQL cannot store".into())
+}
+
+/// Rewrites a row whose rules read nothing but their own field: ruled fields are decoded,
+/// transformed and encoded in place; the bytes between them are copied as they are.
+fn rewrite_row(
+    row: &[u8],
+    line_end: &[u8],
+    plan: &TablePlan,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    let mut copied = 0;
+    for (span, field) in scratch.spans.iter().zip(&plan.fields) {
+        let Some(FieldPlan { transform: Some(transform), .. }) = field else { continue };
+        out.extend_from_slice(&row[copied..span.start]);
+        copied = span.end;
+        let raw = &row[span.clone()];
+        if raw == NULL_FIELD {
+            out.extend_from_slice(NULL_FIELD);
+            continue;
+        }
+        scratch.decoded.clear();
+        decode_field(raw, &mut scratch.decoded).map_err(|at| nul_error(span.start + at))?;
+        scratch.rewritten.clear();
+        match transform.apply(&scratch.decoded, &Ctx::default(), &mut scratch.rewritten) {
+            Output::Value => encode_field(&scratch.rewritten, out),
+            Output::Null => out.extend_from_slice(NULL_FIELD),
+        }
+    }
+    out.extend_from_slice(&row[copied..]);
+    out.extend_from_slice(line_end);
+    Ok(())
+}
+
+/// Rewrites a row where rules read other fields (templates, `by`): the context fields are decoded
+/// once, value transforms run first, then templates, which may read their results.
+fn rewrite_row_with_context(
+    row: &[u8],
+    line_end: &[u8],
+    plan: &TablePlan,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    let Scratch { spans, decoded, rewritten, originals, original_at, results, .. } = scratch;
+    originals.clear();
+    original_at.clear();
+    original_at.resize(spans.len(), None);
+    for &i in &plan.context {
+        let raw = &row[spans[i].clone()];
+        if raw != NULL_FIELD {
+            let start = originals.len();
+            decode_field(raw, originals).map_err(|at| nul_error(spans[i].start + at))?;
+            original_at[i] = Some(start..originals.len());
+        }
+    }
+    rewritten.clear();
+    results.clear();
+    results.resize(spans.len(), FieldResult::Unchanged);
+    for templates in [false, true] {
+        for (i, field) in plan.fields.iter().enumerate() {
+            let Some(field) = field else { continue };
+            if field.template.is_some() != templates {
+                continue;
+            }
+            let raw = &row[spans[i].clone()];
+            if raw == NULL_FIELD {
+                continue;
+            }
+            let start = rewritten.len();
+            let output = if let Some(parts) = &field.template {
+                for part in parts {
+                    match part {
+                        BoundPart::Literal(text) => rewritten.extend_from_slice(text),
+                        BoundPart::Field { index, original } => match (&results[*index], original) {
+                            (FieldResult::Value(r), false) => rewritten.extend_from_within(r.clone()),
+                            (FieldResult::Null, false) => {}
+                            _ => {
+                                if let Some(r) = &original_at[*index] {
+                                    rewritten.extend_from_slice(&originals[r.clone()]);
+                                }
+                            }
+                        },
+                    }
+                }
+                Output::Value
+            } else if let Some(transform) = &field.transform {
+                let value: &[u8] = match &original_at[i] {
+                    Some(r) => &originals[r.clone()],
+                    None => {
+                        decoded.clear();
+                        decode_field(raw, decoded).map_err(|at| nul_error(spans[i].start + at))?;
+                        decoded
+                    }
+                };
+                let seed = field.seed.and_then(|s| original_at[s].clone()).map(|r| &originals[r]);
+                transform.apply(value, &Ctx { seed }, rewritten)
+            } else {
+                continue;
+            };
+            results[i] = match output {
+                Output::Value => FieldResult::Value(start..rewritten.len()),
+                Output::Null => FieldResult::Null,
+            };
+        }
+    }
+    let mut copied = 0;
+    for (i, result) in results.iter().enumerate() {
+        let span = &spans[i];
+        match result {
+            FieldResult::Unchanged => continue,
+            FieldResult::Null => {
+                out.extend_from_slice(&row[copied..span.start]);
+                out.extend_from_slice(NULL_FIELD);
+            }
+            FieldResult::Value(r) => {
+                out.extend_from_slice(&row[copied..span.start]);
+                encode_field(&rewritten[r.clone()], out);
+            }
+        }
+        copied = span.end;
+    }
+    out.extend_from_slice(&row[copied..]);
+    out.extend_from_slice(line_end);
+    Ok(())
 }

@@ -5,18 +5,18 @@
 //! rules against the dump (absent tables or columns, uncovered columns) happens in [`coverage`],
 //! once the dump's schema is known and before any row is written.
 
-pub mod coverage;
+pub mod bind;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::sql::QualifiedName;
-use crate::transform::{self, NoTypes, SecretKey, Spec, Transform};
+use crate::transform::{self, NoTypes, Params, SecretKey, Spec, Transform, TypeInfo};
 
 /// What to do with a column of a dumped table that no rule names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -68,12 +68,124 @@ struct TableSpec {
     columns: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
-/// A column's compiled rule.
-#[derive(Debug, Clone)]
+/// A column's rule as written, validated but not yet bound to the column's type.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColumnRule {
     pub line: usize,
-    /// `None` is `keep`.
-    pub transform: Option<Arc<Transform>>,
+    /// The transform name (`keep`, `hash`, ..., or `template`).
+    pub transform: String,
+    /// The transform's own parameters.
+    pub params: Params,
+    /// `allow_duplicates = true`: the user accepts that the transform may break a unique
+    /// constraint on this column.
+    pub allow_duplicates: bool,
+    /// `when = "..."`: apply the rule only to rows matching this condition.
+    pub when: Option<String>,
+    /// For `transform = "template"`: the parsed template.
+    pub template: Option<Template>,
+}
+
+impl ColumnRule {
+    /// Whether the rule leaves values as they are.
+    pub fn is_keep(&self) -> bool {
+        self.transform == "keep"
+    }
+
+    /// The column whose original value seeds the transform (`by = "patient_id"`).
+    pub fn by(&self) -> Option<&str> {
+        self.params.get("by").and_then(|v| v.as_str())
+    }
+
+    /// The same transform with the same parameters: two columns with equal specs produce equal
+    /// outputs for equal inputs.
+    pub fn same_transform(&self, other: &ColumnRule) -> bool {
+        self.transform == other.transform && self.params == other.params && self.template == other.template
+    }
+
+    /// Builds the transform for a column of `column_type` (`None` for keep and templates).
+    pub fn build(
+        &self,
+        key: Option<&SecretKey>,
+        column_type: Option<&str>,
+        types: &dyn TypeInfo,
+    ) -> Result<Option<Transform>, String> {
+        if self.template.is_some() {
+            return Ok(None);
+        }
+        transform::build(&Spec { name: &self.transform, params: &self.params, column_type, key, types })
+    }
+}
+
+/// `template = "{first_name} {last_name}"`: a value built from other columns of the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Literal(String),
+    /// `{col}` (the rewritten value) or `{col.original}`.
+    Column {
+        name: String,
+        original: bool,
+    },
+}
+
+impl Template {
+    /// Parses `{col}`, `{col.original}` and literal text; `{{` and `}}` are literal braces.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => return Err(format!("unclosed `{{` in template `{text}`")),
+                        }
+                    }
+                    if !literal.is_empty() {
+                        parts.push(TemplatePart::Literal(std::mem::take(&mut literal)));
+                    }
+                    let (name, original) = match name.strip_suffix(".original") {
+                        Some(n) => (n.to_string(), true),
+                        None => (name, false),
+                    };
+                    if name.is_empty() {
+                        return Err(format!("empty `{{}}` in template `{text}`"));
+                    }
+                    parts.push(TemplatePart::Column { name, original });
+                }
+                '}' => return Err(format!("unmatched `}}` in template `{text}` (write `}}}}` for a literal brace)")),
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(TemplatePart::Literal(literal));
+        }
+        Ok(Template { parts })
+    }
+
+    /// The columns the template reads.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            TemplatePart::Column { name, .. } => Some(name.as_str()),
+            TemplatePart::Literal(_) => None,
+        })
+    }
 }
 
 /// A table's compiled rules.
@@ -122,9 +234,9 @@ impl RuleSet {
             let mut columns = BTreeMap::new();
             for (col, rule) in table.columns {
                 let line = line_of(rule.span().start);
-                let transform = compile_column(key, rule.get_ref())
+                let rule = compile_column(key, rule.get_ref(), line)
                     .map_err(|m| err(Some(line), format!("{qname}.{}: {m}", col.get_ref())))?;
-                columns.insert(col.into_inner(), ColumnRule { line, transform: transform.map(Arc::new) });
+                columns.insert(col.into_inner(), rule);
             }
             if table.keep_all && !columns.is_empty() {
                 return Err(err(
@@ -151,9 +263,36 @@ impl RuleSet {
     }
 }
 
-fn compile_column(key: Option<&SecretKey>, rule: &toml::Value) -> Result<Option<Transform>, String> {
-    let (name, params) = transform::split_rule(rule)?;
-    transform::build(&Spec { name: &name, params: &params, column_type: None, key, types: &NoTypes })
+/// Reads one column rule and validates it as far as possible without the dump: transform name,
+/// parameters and their types, the key when the transform needs one, the template syntax.
+fn compile_column(key: Option<&SecretKey>, rule: &toml::Value, line: usize) -> Result<ColumnRule, String> {
+    let (name, mut params) = transform::split_rule(rule)?;
+    let allow_duplicates = match params.remove("allow_duplicates") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(other) => return Err(format!("`allow_duplicates` must be true or false, got {other}")),
+    };
+    let when = match params.remove("when") {
+        None => None,
+        Some(toml::Value::String(s)) => Some(s),
+        Some(other) => return Err(format!("`when` must be a string (an SQL condition), got {other}")),
+    };
+    let template = if name == "template" {
+        let text = match params.remove("template") {
+            Some(toml::Value::String(s)) => s,
+            Some(other) => return Err(format!("`template` must be a string, got {other}")),
+            None => return Err("transform `template` needs `template = \"...{column}...\"`".into()),
+        };
+        if let Some(extra) = params.keys().next() {
+            return Err(format!("transform `template` has no parameter `{extra}` (it takes: template)"));
+        }
+        Some(Template::parse(&text)?)
+    } else {
+        None
+    };
+    let rule = ColumnRule { line, transform: name, params, allow_duplicates, when, template };
+    rule.build(key, None, &NoTypes)?;
+    Ok(rule)
 }
 
 #[cfg(test)]
@@ -186,8 +325,8 @@ keep_all = true
         .unwrap();
         assert_eq!(rules.unlisted, Unlisted::Error);
         let users = &rules.tables[&QualifiedName::new("public", "users")];
-        assert!(users.columns["id"].transform.is_none());
-        assert_eq!(users.columns["email"].transform.as_ref().unwrap().name(), "email");
+        assert!(users.columns["id"].is_keep());
+        assert_eq!(users.columns["email"].transform, "email");
         assert_eq!(users.columns["notes"].line, 10);
         assert!(rules.tables[&QualifiedName::new("Billing", "Invoice Lines")].keep_all);
     }
@@ -206,6 +345,26 @@ keep_all = true
         assert!(e.to_string().contains("schema-qualified"), "{e}");
         let e = parse("[tables.\"public.t\"]\ncolumns.a = { transform = \"hash\", length = \"x\" }\n").unwrap_err();
         assert!(e.to_string().contains("r.toml:2") && e.to_string().contains("integer"), "{e}");
+    }
+
+    #[test]
+    fn templates_and_rule_level_parameters() {
+        let rules = parse(
+            "[tables.\"public.t\"]\ncolumns.d = { transform = \"template\", template = \"{a} {{x}} {b.original}\" }\ncolumns.e = { transform = \"hash\", allow_duplicates = true, when = \"a <> 'x'\" }\n",
+        )
+        .unwrap();
+        let t = &rules.tables[&QualifiedName::new("public", "t")];
+        assert_eq!(
+            t.columns["d"].template.as_ref().unwrap().parts,
+            vec![
+                TemplatePart::Column { name: "a".into(), original: false },
+                TemplatePart::Literal(" {x} ".into()),
+                TemplatePart::Column { name: "b".into(), original: true },
+            ]
+        );
+        assert!(t.columns["e"].allow_duplicates);
+        assert_eq!(t.columns["e"].when.as_deref(), Some("a <> 'x'"));
+        assert!(parse("[tables.\"public.t\"]\ncolumns.d = { transform = \"template\", template = \"{a\" }\n").is_err());
     }
 
     #[test]

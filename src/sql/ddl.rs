@@ -74,7 +74,10 @@ pub enum Statement {
     /// A primary key, unique constraint, unique index or foreign key.
     Constraint(Constraint),
     /// `CREATE TYPE name AS (field type, ...)`: a composite type.
-    CreateCompositeType { name: QualifiedName, fields: Vec<(String, String)> },
+    CreateCompositeType {
+        name: QualifiedName,
+        fields: Vec<(String, String)>,
+    },
     /// `SET client_encoding = '...'`.
     ClientEncoding(String),
     /// `SET standard_conforming_strings = on|off`.
@@ -245,11 +248,8 @@ impl Parser<'_> {
         if !(self.kw("as") && self.punct(b'(')) {
             return None;
         }
-        let fields = self
-            .split_elements()
-            .into_iter()
-            .filter_map(|e| column_def(e).map(|c| (c.name, c.type_sql)))
-            .collect();
+        let fields =
+            self.split_elements().into_iter().filter_map(|e| column_def(e).map(|c| (c.name, c.type_sql))).collect();
         Some(Statement::CreateCompositeType { name, fields })
     }
 
@@ -542,13 +542,25 @@ mod tests {
             })
         );
         let pk = classify(b"ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);", true);
-        assert!(matches!(pk, Statement::Constraint(Constraint { kind: ConstraintKind::Unique { primary: true, .. }, .. })));
+        assert!(matches!(
+            pk,
+            Statement::Constraint(Constraint { kind: ConstraintKind::Unique { primary: true, .. }, .. })
+        ));
         let uq = classify(b"ALTER TABLE ONLY public.t ADD CONSTRAINT t_e_key UNIQUE NULLS NOT DISTINCT (email);", true);
-        assert!(matches!(uq, Statement::Constraint(Constraint { kind: ConstraintKind::Unique { nulls_distinct: false, .. }, .. })));
-        let idx = classify(b"CREATE UNIQUE INDEX t_lower ON public.t USING btree (email text_pattern_ops, id DESC);", true);
-        let Statement::Constraint(Constraint { kind: ConstraintKind::Unique { columns, .. }, .. }) = idx else { panic!("{idx:?}") };
+        assert!(matches!(
+            uq,
+            Statement::Constraint(Constraint { kind: ConstraintKind::Unique { nulls_distinct: false, .. }, .. })
+        ));
+        let idx =
+            classify(b"CREATE UNIQUE INDEX t_lower ON public.t USING btree (email text_pattern_ops, id DESC);", true);
+        let Statement::Constraint(Constraint { kind: ConstraintKind::Unique { columns, .. }, .. }) = idx else {
+            panic!("{idx:?}")
+        };
         assert_eq!(columns, vec!["email", "id"]);
-        assert_eq!(classify(b"CREATE UNIQUE INDEX t_expr ON public.t USING btree (lower(email));", true), Statement::Other);
+        assert_eq!(
+            classify(b"CREATE UNIQUE INDEX t_expr ON public.t USING btree (lower(email));", true),
+            Statement::Other
+        );
         assert_eq!(
             classify(b"CREATE TYPE public.s3obj AS (\n\tbucket text,\n\tfile_path character varying(200)\n);", true),
             Statement::CreateCompositeType {
