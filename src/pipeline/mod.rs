@@ -79,7 +79,8 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
     let progress = Progress::hidden();
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    plain::PlainReader::new(input, opts, &rules, None, Schema::default(), item_tx, job_tx, &progress).scan()
+    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress };
+    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).scan()
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
@@ -108,7 +109,7 @@ pub fn run_plain<R: Read + Send, W: Write + Send>(
         }
         drop(job_rx);
         let writer = scope.spawn(move || write_in_order(item_rx, output));
-        plain::PlainReader::new(input, opts, rules, key, schema, item_tx, job_tx, progress).run();
+        plain::PlainReader::new(input, plain::Run { opts, rules, key, progress }, schema, item_tx, job_tx).run();
         writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }

@@ -49,6 +49,14 @@ const BACKSLASH_UNSAFE_ENCODINGS: &[&str] = &[
     "JOHAB",
 ];
 
+/// What a run shares with its reader.
+pub(super) struct Run<'a> {
+    pub opts: &'a Options,
+    pub rules: &'a RuleSet,
+    pub key: Option<&'a SecretKey>,
+    pub progress: &'a Progress,
+}
+
 struct CopyState {
     plan: Arc<TablePlan>,
     crlf: Option<bool>,
@@ -98,16 +106,8 @@ fn count_lines(bytes: &[u8]) -> u64 {
 }
 
 impl<'a, R: Read> PlainReader<'a, R> {
-    pub(super) fn new(
-        src: R,
-        opts: &'a Options,
-        rules: &'a RuleSet,
-        key: Option<&'a SecretKey>,
-        schema: Schema,
-        items: Sender<Item>,
-        jobs: Sender<Job>,
-        progress: &'a Progress,
-    ) -> Self {
+    pub(super) fn new(src: R, run: Run<'a>, schema: Schema, items: Sender<Item>, jobs: Sender<Job>) -> Self {
+        let Run { opts, rules, key, progress } = run;
         PlainReader {
             src,
             buf: Vec::with_capacity(opts.chunk_size),
