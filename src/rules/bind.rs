@@ -239,9 +239,23 @@ impl<'a> Binder<'a> {
     }
 
     /// Checks the rules against everything the dump declared before its data. Returns the
-    /// uncovered columns when the policy is `warn`.
+    /// uncovered columns when the policy is `warn`; the first problem otherwise.
     pub fn check(&mut self, schema: &Schema) -> Result<Vec<String>> {
-        self.check_names(schema)?;
+        let (mut problems, uncovered) = self.problems(schema);
+        if !problems.is_empty() {
+            return Err(problems.swap_remove(0));
+        }
+        match self.rules.unlisted {
+            Unlisted::Error if !uncovered.is_empty() => Err(Error::Uncovered { columns: uncovered }),
+            Unlisted::Warn => Ok(uncovered),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Every problem of the rules against the schema, in a stable order, and the columns no rule
+    /// covers (whatever the `unlisted_columns` policy).
+    pub fn problems(&mut self, schema: &Schema) -> (Vec<Error>, Vec<String>) {
+        let mut problems = self.name_problems(schema);
         let mut uncovered = Vec::new();
         for (name, def) in schema.tables() {
             if def.partitioned {
@@ -253,39 +267,47 @@ impl<'a> Binder<'a> {
                     uncovered.push(describe(name, &col));
                 }
                 if let Some(rule) = source.rewriting_rule() {
-                    self.check_rule_columns(schema, name, rule)?;
+                    if let Err(e) = self.check_rule_columns(schema, name, rule) {
+                        problems.push(e);
+                    }
                     if rule.transform == "null" && schema.column_not_null(name, &col) {
-                        return Err(self.rules_error(
+                        problems.push(self.rules_error(
                             rule.line,
                             format!("{} is NOT NULL: `null` would make the restore fail", describe(name, &col)),
                         ));
                     }
                 }
-                if let Source::Propagated { owner, origin, rule, .. } = &source {
-                    self.transform(schema, owner, (&origin.0, &origin.1), rule)?;
-                } else if let Source::Rule { owner, rule } = &source {
-                    self.transform(schema, owner, (name, &col), rule)?;
+                let built = match &source {
+                    Source::Propagated { owner, origin, rule, .. } => {
+                        self.transform(schema, owner, (&origin.0, &origin.1), rule).map(drop)
+                    }
+                    Source::Rule { owner, rule } => self.transform(schema, owner, (name, &col), rule).map(drop),
+                    _ => Ok(()),
+                };
+                if let Err(e) = built {
+                    problems.push(e);
                 }
             }
         }
         for c in &schema.constraints {
-            self.check_constraint(schema, c, false)?;
+            if let Err(e) = self.check_constraint(schema, c, false) {
+                problems.push(e);
+            }
         }
-        match self.rules.unlisted {
-            Unlisted::Error if !uncovered.is_empty() => Err(Error::Uncovered { columns: uncovered }),
-            Unlisted::Warn => Ok(uncovered),
-            _ => Ok(Vec::new()),
-        }
+        let mut seen = BTreeSet::new();
+        problems.retain(|e| seen.insert(e.to_string()));
+        (problems, uncovered)
     }
 
     /// Every table and column the rules name must exist.
-    fn check_names(&self, schema: &Schema) -> Result<()> {
+    fn name_problems(&self, schema: &Schema) -> Vec<Error> {
+        let mut problems = Vec::new();
         for (name, table) in &self.rules.tables {
             if schema.table(name).is_none() {
-                return Err(self.rules_error(
-                    table.line,
-                    format!("table {name} is not in the dump{}", suggest_table(schema, name)),
-                ));
+                problems.push(
+                    self.rules_error(table.line, format!("table {name} is not in the dump{}", suggest_table(schema, name))),
+                );
+                continue;
             }
             let columns = schema.columns(name);
             for (col, rule) in &table.columns {
@@ -295,11 +317,11 @@ impl<'a> Binder<'a> {
                         .find(|(c, _)| c.eq_ignore_ascii_case(col))
                         .map(|(c, _)| format!(" (did you mean `{c}`? column names are case-sensitive)"))
                         .unwrap_or_default();
-                    return Err(self.rules_error(rule.line, format!("table {name} has no column `{col}`{hint}")));
+                    problems.push(self.rules_error(rule.line, format!("table {name} has no column `{col}`{hint}")));
                 }
             }
         }
-        Ok(())
+        problems
     }
 
     /// Templates and `by` must name columns of the table.

@@ -471,7 +471,7 @@ fn join_sql(toks: &[Token]) -> String {
             out.push(' ');
         }
         out.push_str(&t.sql());
-        prev_glue = matches!(t, Token::Other(b'(' | b'[' | b'.'));
+        prev_glue = matches!(t, Token::Other(b'(' | b'[' | b'.' | b','));
     }
     out
 }
