@@ -94,6 +94,34 @@ pub fn run_plain<R: Read + Send, W: Write + Send>(
     opts: &Options,
     progress: &Progress,
 ) -> Result<Report> {
+    run_ordered(output, opts, |items, jobs| {
+        plain::PlainReader::new(input, plain::Run { opts, rules, key, progress }, schema, items, jobs).run()
+    })
+}
+
+/// Processes one table's COPY data as an archive stores it (rows, the `\.` line, trailing
+/// newlines) from `input` to `output` with `plan`. Errors name `plan`'s table; positions are
+/// inside this data stream.
+pub fn run_copy_data<R: Read + Send, W: Write + Send>(
+    input: R,
+    output: W,
+    plan: Arc<TablePlan>,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<Report> {
+    let rules = RuleSet::keep_everything();
+    run_ordered(output, opts, |items, jobs| {
+        let run = plain::Run { opts, rules: &rules, key: None, progress };
+        plain::PlainReader::new(input, run, Schema::default(), items, jobs).run_copy_data(plan)
+    })
+}
+
+/// Runs `produce` on this thread, feeding workers and an ordered writer to `output`.
+fn run_ordered<W: Write + Send>(
+    output: W,
+    opts: &Options,
+    produce: impl FnOnce(Sender<Item>, Sender<Job>),
+) -> Result<Report> {
     let jobs = opts.jobs.max(1);
     let (item_tx, item_rx) = crossbeam_channel::bounded::<Item>(2 * jobs + 2);
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
@@ -109,7 +137,7 @@ pub fn run_plain<R: Read + Send, W: Write + Send>(
         }
         drop(job_rx);
         let writer = scope.spawn(move || write_in_order(item_rx, output));
-        plain::PlainReader::new(input, plain::Run { opts, rules, key, progress }, schema, item_tx, job_tx).run();
+        produce(item_tx, job_tx);
         writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }

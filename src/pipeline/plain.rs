@@ -149,6 +149,16 @@ impl<'a, R: Read> PlainReader<'a, R> {
         }
     }
 
+    /// Reads one table's COPY data as an archive stores it: the input starts with the first row.
+    pub(super) fn run_copy_data(mut self, plan: Arc<TablePlan>) {
+        self.holding = false;
+        let started = self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe);
+        self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
+        if let Err(e) = started.and_then(|()| self.drive()) {
+            let _ = self.items.send(Item::Fail(Box::new(e)));
+        }
+    }
+
     fn drive(&mut self) -> Result<()> {
         loop {
             let step = if self.copy.is_some() { self.copy_step() } else { self.sql_step() };
