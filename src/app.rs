@@ -10,7 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
-use crate::output::{OutputCompression, Sink};
+use std::io::Read;
+use std::path::Path;
+
+use crate::archive::custom::{CustomReader, CustomWriter};
+use crate::archive::directory::{DirectoryReader, DirectoryWriter};
+use crate::archive::tar::{TarOptions, TarReader, TarWriter};
+use crate::input::{Input, Opened};
+use crate::output::{DumpFormat, OutputCompression, Sink};
+use crate::pipeline::archive::{ArchiveInput, ArchiveOutput, ArchiveRun, Prepared, archive_compression, prepare, transfer};
 use crate::pipeline::Options;
 use crate::progress::Progress;
 use crate::report::Report;
@@ -33,6 +41,8 @@ pub struct Config {
     pub input: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub compress: Option<OutputCompression>,
+    /// Output format; `None` keeps the input's.
+    pub format: Option<DumpFormat>,
     pub secret_file: Option<PathBuf>,
     pub options: Options,
     pub progress: ProgressMode,
@@ -75,41 +85,239 @@ pub fn run(config: &Config, interrupted: &Arc<AtomicUsize>) -> Result<Report> {
         Some(path) => RuleSet::load(path, key.as_ref())?,
         None => RuleSet::keep_everything(),
     };
-    let input = crate::input::open(config.input.as_deref())?;
-    // pg_dump writes constraints after the data. When the input is a file it can be read twice,
-    // so the rules are checked against the whole schema, foreign keys included, before the data
-    // pass; from a pipe, constraints are checked as they arrive.
-    let schema = match (&config.input, input.size, rules.tables.is_empty()) {
-        (Some(path), Some(_), false) if path != std::path::Path::new("-") => {
-            crate::pipeline::prescan_plain(crate::input::open(Some(path))?.reader, &config.options)?
-        }
-        _ => Schema::default(),
+    let opened = crate::input::open_any(config.input.as_deref())?;
+    let (size, read) = match &opened {
+        Opened::Plain(i) | Opened::Custom(i) | Opened::Tar(i) => (i.size, i.read.clone()),
+        Opened::Directory(_) => (None, Arc::default()),
     };
-    let compression = config
-        .compress
-        .or_else(|| config.output.as_deref().map(OutputCompression::from_extension))
-        .unwrap_or(OutputCompression::None);
     let show = match config.progress {
         ProgressMode::Always => true,
         ProgressMode::Never => false,
         ProgressMode::Auto => !config.quiet && std::io::stderr().is_terminal(),
     };
-    let progress = Progress::new(show, config.quiet, input.size, input.read.clone());
+    let progress = Progress::new(show, config.quiet, size, read);
     if rules.path.is_none() {
         progress.warn("no --rules given: every value is copied unchanged".into());
     }
-    let mut sink = Sink::create(config.output.as_deref(), compression, config.options.jobs)?;
-    let reader = Interruptible { inner: input.reader, flag: interrupted.clone() };
-    let result =
-        crate::pipeline::run_plain(reader, &mut sink, &rules, key.as_ref(), schema, &config.options, &progress);
+    let ctx = RunContext { config, rules: &rules, key: key.as_ref(), progress: &progress, interrupted };
+    let result = match opened {
+        Opened::Plain(input) => run_plain_input(&ctx, input),
+        archive => run_archive_input(&ctx, archive),
+    };
     let warnings = progress.finish();
     let mut report = result?;
-    sink.finish()?;
     report.warnings = warnings;
     if let Some(path) = &config.report {
         let json = serde_json::to_vec_pretty(&report).expect("the report serializes");
         std::fs::write(path, json).map_err(|e| Error::io(format!("writing the report {}", path.display()), e))?;
     }
+    Ok(report)
+}
+
+struct RunContext<'a> {
+    config: &'a Config,
+    rules: &'a RuleSet,
+    key: Option<&'a SecretKey>,
+    progress: &'a Progress,
+    interrupted: &'a Arc<AtomicUsize>,
+}
+
+impl RunContext<'_> {
+    fn interruptible<R>(&self, inner: R) -> Interruptible<R> {
+        Interruptible { inner, flag: self.interrupted.clone() }
+    }
+
+    /// The compression of a plain output: `-Z`, else the `-o` extension, else none.
+    fn plain_compression(&self) -> OutputCompression {
+        self.config
+            .compress
+            .or_else(|| self.config.output.as_deref().map(OutputCompression::from_extension))
+            .unwrap_or(OutputCompression::None)
+    }
+}
+
+fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
+    let config = ctx.config;
+    if let Some(format) = config.format.filter(|f| *f != DumpFormat::Plain) {
+        return Err(Error::Usage(format!(
+            "a plain SQL dump can only be written as plain SQL, not as a {} archive: an archive's table of contents cannot be rebuilt from a script. Restore it and run pg_dump -F{}",
+            format.name(),
+            format.letter()
+        )));
+    }
+    // pg_dump writes constraints after the data. When the input is a file it can be read twice,
+    // so the rules are checked against the whole schema, foreign keys included, before the data
+    // pass; from a pipe, constraints are checked as they arrive.
+    let schema = match (&config.input, input.size, ctx.rules.tables.is_empty()) {
+        (Some(path), Some(_), false) if path != Path::new("-") => {
+            crate::pipeline::prescan_plain(crate::input::open(Some(path))?.reader, &config.options)?
+        }
+        _ => Schema::default(),
+    };
+    let mut sink = Sink::create(config.output.as_deref(), ctx.plain_compression(), config.options.jobs)?;
+    let reader = ctx.interruptible(input.reader);
+    let report =
+        crate::pipeline::run_plain(reader, &mut sink, ctx.rules, ctx.key, schema, &config.options, ctx.progress)?;
+    sink.finish()?;
+    Ok(report)
+}
+
+fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
+    let config = ctx.config;
+    let (mut input, in_format) = match opened {
+        Opened::Custom(i) => (ArchiveInput::Custom(CustomReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Custom),
+        Opened::Tar(i) => (ArchiveInput::Tar(TarReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Tar),
+        Opened::Directory(p) => (ArchiveInput::Directory(DirectoryReader::open(&p)?), DumpFormat::Directory),
+        Opened::Plain(_) => unreachable!("plain input is handled by run_plain_input"),
+    };
+    let format = config.format.unwrap_or(in_format);
+    let version = input.toc().header.version;
+    let compression = match (format, config.compress) {
+        (DumpFormat::Tar, Some(c)) if c != OutputCompression::None => {
+            return Err(Error::Usage("tar archives cannot be compressed (as with pg_dump -Ft)".into()));
+        }
+        (DumpFormat::Tar | DumpFormat::Plain, _) => None,
+        (_, Some(c)) => Some(archive_compression(c, version).0),
+        (_, None) => None,
+    };
+    let run = ArchiveRun { rules: ctx.rules, key: ctx.key, opts: &config.options, progress: ctx.progress };
+    let prepared = prepare(input.toc(), &run, compression)?;
+    let output = config.output.as_deref();
+    let mut report = match format {
+        DumpFormat::Custom => write_custom(output, &mut input, &prepared, &run)?,
+        DumpFormat::Tar => {
+            let mut sink = Sink::create(output, OutputCompression::None, 1)?;
+            let opts = TarOptions { mtime: Some(creation_epoch(&prepared.toc().header)), ..TarOptions::default() };
+            let mut writer = ArchiveOutput::Tar(TarWriter::with_options(&mut sink, prepared.toc().clone(), opts)?);
+            let report = transfer(&mut input, &mut writer, &prepared, &run)?;
+            writer.finish()?;
+            sink.finish()?;
+            report
+        }
+        DumpFormat::Directory => write_directory(output, &mut input, &prepared, &run)?,
+        DumpFormat::Plain => write_plain_via_pg_restore(ctx, &mut input, &prepared, &run)?,
+    };
+    report.notes.extend(prepared.notes.iter().cloned());
+    Ok(report)
+}
+
+fn boxed<R: Read + Send + 'static>(r: R) -> Box<dyn Read + Send> {
+    Box::new(r)
+}
+
+/// Seconds since 1970 of an archive's creation time, so tar member times are reproducible.
+fn creation_epoch(header: &crate::archive::Header) -> u64 {
+    let c = &header.created;
+    let (y, m, d) = (i64::from(c.year) + 1900, i64::from(c.mon) + 1, i64::from(c.mday));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + i64::from(c.hour) * 3600 + i64::from(c.min) * 60 + i64::from(c.sec);
+    u64::try_from(secs).unwrap_or(0)
+}
+
+/// A custom archive goes to a temporary file beside the target (renamed on success, with data
+/// offsets filled in so `pg_restore -j` can plan), or to stdout in TOC order.
+fn write_custom(output: Option<&Path>, input: &mut ArchiveInput, prepared: &Prepared, run: &ArchiveRun<'_>) -> Result<Report> {
+    match crate::output::regular_file_target(output)? {
+        Some(target) => {
+            let file = target.file.as_file().try_clone().map_err(|e| Error::io("opening the output", e))?;
+            let mut writer = ArchiveOutput::Custom(CustomWriter::new(file, prepared.toc().clone())?);
+            let report = transfer(input, &mut writer, prepared, run)?;
+            if let ArchiveOutput::Custom(w) = &mut writer {
+                w.finalize_offsets()?;
+            }
+            writer.finish()?;
+            target.persist()?;
+            Ok(report)
+        }
+        None => {
+            let mut sink = Sink::create(output, OutputCompression::None, 1)?;
+            let mut writer = ArchiveOutput::Custom(CustomWriter::new(&mut sink, prepared.toc().clone())?);
+            let report = transfer(input, &mut writer, prepared, run)?;
+            writer.finish()?;
+            sink.finish()?;
+            Ok(report)
+        }
+    }
+}
+
+/// A directory archive is built under a temporary name beside the target and renamed at the end.
+fn write_directory(
+    output: Option<&Path>,
+    input: &mut ArchiveInput,
+    prepared: &Prepared,
+    run: &ArchiveRun<'_>,
+) -> Result<Report> {
+    let target = output.ok_or_else(|| Error::Usage("a directory archive needs -o DIRECTORY".into()))?;
+    if target.exists() && std::fs::read_dir(target).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(Error::Usage(format!("{} exists and is not an empty directory", target.display())));
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".scrub-partial")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+    let build = staging.path().join("archive");
+    let mut writer = ArchiveOutput::<std::io::Sink>::Directory(DirectoryWriter::create(&build, prepared.toc().clone())?);
+    let report = transfer(input, &mut writer, prepared, run)?;
+    writer.finish()?;
+    if target.exists() {
+        std::fs::remove_dir(target).map_err(|e| Error::io(format!("replacing {}", target.display()), e))?;
+    }
+    std::fs::rename(&build, target).map_err(|e| Error::io(format!("moving the archive to {}", target.display()), e))?;
+    Ok(report)
+}
+
+/// Plain output from an archive is exactly what pg_restore prints for the sanitized archive: it
+/// is written as an uncompressed custom archive to a temporary file, then `pg_restore -f -`
+/// (from `SCRUB_PG_RESTORE`, else PATH) turns it into the script.
+fn write_plain_via_pg_restore(
+    ctx: &RunContext<'_>,
+    input: &mut ArchiveInput,
+    prepared: &Prepared,
+    run: &ArchiveRun<'_>,
+) -> Result<Report> {
+    let mut toc = prepared.toc().clone();
+    toc.header.compression = archive_compression(OutputCompression::None, toc.header.version).0;
+    let temp = tempfile::NamedTempFile::new().map_err(|e| Error::io("creating a temporary archive", e))?;
+    let file = temp.as_file().try_clone().map_err(|e| Error::io("opening the temporary archive", e))?;
+    let mut writer = ArchiveOutput::Custom(CustomWriter::new(file, toc)?);
+    let report = transfer(input, &mut writer, prepared, run)?;
+    if let ArchiveOutput::Custom(w) = &mut writer {
+                w.finalize_offsets()?;
+            }
+            writer.finish()?;
+    let program = std::env::var_os("SCRUB_PG_RESTORE").unwrap_or_else(|| "pg_restore".into());
+    let mut child = std::process::Command::new(&program)
+        .arg("-f")
+        .arg("-")
+        .arg(temp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(format!("running {} to write the plain script", program.to_string_lossy()), e))?;
+    let mut sink = Sink::create(ctx.config.output.as_deref(), ctx.plain_compression(), ctx.config.options.jobs)?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let copied = std::io::copy(&mut stdout, &mut sink);
+    let status = child.wait().map_err(|e| Error::io("waiting for pg_restore", e))?;
+    copied.map_err(|e| Error::io("writing the plain script", e))?;
+    if !status.success() {
+        return Err(Error::Usage(format!(
+            "{} failed ({status}) writing the plain script; is it new enough for archive version {}?",
+            program.to_string_lossy(),
+            prepared.toc().header.version
+        )));
+    }
+    sink.finish()?;
     Ok(report)
 }
 

@@ -47,6 +47,9 @@ pub enum Error {
     /// The dump has columns no rule covers while `unlisted_columns = "error"`.
     #[error("{} column(s) are not covered by the rules (unlisted_columns = \"error\"):\n{}\nadd a rule for each (\"keep\" if it holds nothing sensitive)", .columns.len(), .columns.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
     Uncovered { columns: Vec<String> },
+    /// A pg_dump archive is malformed, truncated, or cannot be written as asked.
+    #[error("{0}")]
+    Archive(Box<crate::archive::ArchiveError>),
     /// A problem with the command line or the environment it names (key file, output path).
     #[error("{0}")]
     Usage(String),

@@ -13,6 +13,7 @@
 //! and in order, [`output`] writes the result, [`report`] and [`progress`] talk to the user.
 
 pub mod app;
+pub mod archive;
 pub mod check;
 pub mod copy;
 pub mod error;

@@ -8,14 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scrub::app::{Config, ProgressMode};
-use scrub::output::OutputCompression;
+use scrub::output::{DumpFormat, OutputCompression};
 use scrub::pipeline::Options;
 
 /// Sanitize a PostgreSQL dump: stream pg_dump output through column rules.
 ///
-/// Reads a plain-format dump (pg_dump -Fp, optionally gzip/lz4/zstd-compressed) from INPUT or
-/// stdin, rewrites the columns your rules name with keyed, deterministic transforms, and writes a
-/// dump that restores with `psql -v ON_ERROR_STOP=1`.
+/// Reads any pg_dump output from INPUT or stdin: a plain script (optionally gzip, lz4 or zstd
+/// compressed), a custom (-Fc) or tar (-Ft) archive, or a directory (-Fd) archive. Rewrites the
+/// columns your rules name with keyed, deterministic transforms, and writes a dump that restores
+/// with `psql -v ON_ERROR_STOP=1` or `pg_restore`.
 #[derive(Parser, Debug)]
 #[command(
     name = "scrub",
@@ -25,6 +26,8 @@ use scrub::pipeline::Options;
 Examples:
   pg_dump prod | scrub --rules rules/prod.toml | psql -v ON_ERROR_STOP=1 dev
   scrub --rules rules/prod.toml prod.sql.gz -o dev.sql.zst
+  pg_dump -Fc prod | scrub --rules rules/prod.toml | pg_restore -d dev
+  scrub --rules rules/prod.toml prod.dump -F d -o dev.dir
 
 The secret key for keyed transforms (hash, uuid, email) comes from the SCRUB_SECRET environment
 variable or --secret-file, never from the command line. The same key and input give the same
@@ -37,7 +40,8 @@ struct Args {
     #[command(subcommand)]
     command: Option<Command>,
 
-    /// Plain dump to read; `-` or absent for stdin.
+    /// Dump to read: a plain script, a custom or tar archive, or a directory archive; `-` or
+    /// absent for stdin.
     #[arg(value_name = "INPUT")]
     input: Option<PathBuf>,
 
@@ -49,8 +53,13 @@ struct Args {
     #[arg(short = 'o', long = "output", alias = "file", value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// Compress the output: none, gzip[:LEVEL], lz4, zstd[:LEVEL] (default: from the -o
-    /// extension .gz/.lz4/.zst, else none).
+    /// Output format: plain, custom, directory or tar (p, c, d, t), as pg_dump's -F. Default:
+    /// the input's format. Archives convert to any format; plain dumps stay plain.
+    #[arg(short = 'F', long = "format", value_name = "FORMAT", value_parser = DumpFormat::parse)]
+    format: Option<DumpFormat>,
+
+    /// Compress the output: none, gzip[:LEVEL], lz4, zstd[:LEVEL] (default: plain output from the
+    /// -o extension .gz/.lz4/.zst, else none; archives keep the input's compression).
     #[arg(short = 'Z', long = "compress", value_name = "METHOD[:LEVEL]", value_parser = OutputCompression::parse)]
     compress: Option<OutputCompression>,
 
@@ -142,6 +151,7 @@ fn main() -> ExitCode {
         input: args.input,
         output: args.output,
         compress: args.compress,
+        format: args.format,
         secret_file: args.secret_file,
         options,
         progress: match args.progress {

@@ -36,11 +36,22 @@ pub struct RewrittenColumn {
 pub struct Report {
     pub tables: Vec<TableReport>,
     pub warnings: Vec<String>,
+    /// Other things the run did that a user should know (entries dropped from an archive, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Plan id → index in `tables`.
+    #[serde(skip)]
+    index: std::collections::BTreeMap<usize, usize>,
 }
 
 impl Report {
     pub(crate) fn begin_table(&mut self, plan: &TablePlan) {
-        debug_assert_eq!(plan.id, self.tables.len());
+        self.index.insert(plan.id, self.tables.len());
+        self.begin_table_unnumbered(plan);
+    }
+
+    /// Lists a table whose rows are not counted (copied without being parsed).
+    pub(crate) fn begin_table_unnumbered(&mut self, plan: &TablePlan) {
         self.tables.push(TableReport {
             table: plan.table.to_string(),
             rules_from: plan.rules_from.as_ref().map(ToString::to_string),
@@ -56,8 +67,17 @@ impl Report {
         });
     }
 
+    /// Appends another report's tables (one archive entry's run).
+    pub(crate) fn merge(&mut self, other: Report) {
+        for (id, i) in other.index {
+            self.index.insert(id, self.tables.len() + i);
+        }
+        self.tables.extend(other.tables);
+        self.warnings.extend(other.warnings);
+    }
+
     pub(crate) fn rows(&mut self, plan: &TablePlan, rows_in: u64, rows_out: u64) {
-        let t = &mut self.tables[plan.id];
+        let t = &mut self.tables[self.index[&plan.id]];
         t.rows_in += rows_in;
         t.rows_out += rows_out;
     }
@@ -81,6 +101,9 @@ impl Report {
             "{:<width$}  {rows_in:>12}  {rows_out:>12}\n",
             format!("{} table(s)", self.tables.len())
         ));
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
         for w in &self.warnings {
             out.push_str(&format!("warning: {w}\n"));
         }

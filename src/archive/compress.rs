@@ -90,17 +90,40 @@ impl Default for Level {
 
 /// A `Read` of the decompressed bytes of `input`. Errors are [`ArchiveError`]s wrapped in
 /// `io::Error` ([`ArchiveError::from_io`] unwraps them); truncated streams and, for zlib, bytes
-/// after the end of the stream are errors.
-pub fn decoder<'a, B: BufRead + 'a>(kind: StreamKind, input: B) -> io::Result<Box<dyn Read + 'a>> {
+/// after the end of the stream are errors. `Send` when `B` is.
+pub fn decoder<B: BufRead>(kind: StreamKind, input: B) -> io::Result<Decoder<B>> {
     Ok(match kind {
-        StreamKind::Raw => Box::new(input),
-        StreamKind::Zlib => Box::new(ZlibReader { input, z: Decompress::new(true), done: false, checked_tail: false }),
-        StreamKind::Gzip => Box::new(Labelled { inner: flate2::bufread::MultiGzDecoder::new(input), kind }),
-        StreamKind::Lz4 => Box::new(Lz4Reader {
+        StreamKind::Raw => Decoder::Raw(input),
+        StreamKind::Zlib => {
+            Decoder::Zlib(ZlibReader { input, z: Decompress::new(true), done: false, checked_tail: false })
+        }
+        StreamKind::Gzip => Decoder::Gzip(Labelled { inner: flate2::bufread::MultiGzDecoder::new(input), kind }),
+        StreamKind::Lz4 => Decoder::Lz4(Box::new(Lz4Reader {
             dec: lz4_flex::frame::FrameDecoder::new(Lz4Tracker { inner: input, state: Lz4State::default(), fed: 0 }),
-        }),
-        StreamKind::Zstd => Box::new(Labelled { inner: zstd::stream::read::Decoder::with_buffer(input)?, kind }),
+        })),
+        StreamKind::Zstd => Decoder::Zstd(Labelled { inner: zstd::stream::read::Decoder::with_buffer(input)?, kind }),
     })
+}
+
+/// A decompressing reader; see [`decoder`].
+pub enum Decoder<B: BufRead> {
+    Raw(B),
+    Zlib(ZlibReader<B>),
+    Gzip(Labelled<flate2::bufread::MultiGzDecoder<B>>),
+    Lz4(Box<Lz4Reader<B>>),
+    Zstd(Labelled<zstd::stream::read::Decoder<'static, B>>),
+}
+
+impl<B: BufRead> Read for Decoder<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Raw(r) => r.read(buf),
+            Decoder::Zlib(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Lz4(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+        }
+    }
 }
 
 fn decompress_error(kind: StreamKind, msg: impl Into<String>) -> io::Error {
@@ -109,7 +132,8 @@ fn decompress_error(kind: StreamKind, msg: impl Into<String>) -> io::Error {
 
 /// Turns a decoder library's own errors into [`ArchiveError::Decompress`], leaving errors that
 /// already are `ArchiveError`s (from the input, e.g. a truncated archive) alone.
-struct Labelled<R> {
+#[doc(hidden)]
+pub struct Labelled<R> {
     inner: R,
     kind: StreamKind,
 }
@@ -128,7 +152,8 @@ impl<R: Read> Read for Labelled<R> {
 
 /// zlib decoding with explicit end-of-stream checks: pg_restore needs the stream's end
 /// (`Z_STREAM_END`) and misbehaves on bytes after it, so both conditions are errors here.
-struct ZlibReader<B> {
+#[doc(hidden)]
+pub struct ZlibReader<B> {
     input: B,
     z: Decompress,
     done: bool,
@@ -144,7 +169,10 @@ impl<B: BufRead> Read for ZlibReader<B> {
             if self.done {
                 if !self.checked_tail {
                     if !self.input.fill_buf()?.is_empty() {
-                        return Err(decompress_error(StreamKind::Zlib, "unexpected data after the end of the zlib stream"));
+                        return Err(decompress_error(
+                            StreamKind::Zlib,
+                            "unexpected data after the end of the zlib stream",
+                        ));
                     }
                     self.checked_tail = true;
                 }
@@ -186,7 +214,8 @@ impl<B: BufRead> Read for ZlibReader<B> {
 /// stops at a block boundary inside a frame, as end of data; [`Lz4Tracker`] follows the frame
 /// structure of the bytes it passes on so the two can be told apart, and concatenated frames
 /// are read through.
-struct Lz4Reader<B: BufRead> {
+#[doc(hidden)]
+pub struct Lz4Reader<B: BufRead> {
     dec: lz4_flex::frame::FrameDecoder<Lz4Tracker<B>>,
 }
 
@@ -197,7 +226,11 @@ impl<B: BufRead> Read for Lz4Reader<B> {
         }
         loop {
             let n = self.dec.read(buf).map_err(|e| {
-                if e.get_ref().is_some_and(|i| i.is::<ArchiveError>()) { e } else { decompress_error(StreamKind::Lz4, e.to_string()) }
+                if e.get_ref().is_some_and(|i| i.is::<ArchiveError>()) {
+                    e
+                } else {
+                    decompress_error(StreamKind::Lz4, e.to_string())
+                }
             })?;
             if n > 0 {
                 return Ok(n);
@@ -219,7 +252,8 @@ impl<B: BufRead> Read for Lz4Reader<B> {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum Lz4State {
+#[doc(hidden)]
+pub enum Lz4State {
     /// Expecting a frame's magic number; `got` bytes of it seen.
     #[default]
     Magic,
@@ -229,7 +263,10 @@ enum Lz4State {
     /// Skipping the rest of the frame descriptor (BD, content size, dict ID, header checksum).
     Descriptor(u8),
     /// Reading a 4-byte block size; `got` bytes of it in `acc`.
-    BlockSize { got: u8, acc: u32 },
+    BlockSize {
+        got: u8,
+        acc: u32,
+    },
     /// Skipping block data (and its checksum).
     BlockData(u64),
     /// Skipping the content checksum after the end mark.
@@ -238,7 +275,8 @@ enum Lz4State {
 
 /// Passes bytes through while following the LZ4 frame layout (magic, FLG, descriptor, blocks,
 /// end mark, optional content checksum) to know whether the input stopped between frames.
-struct Lz4Tracker<B> {
+#[doc(hidden)]
+pub struct Lz4Tracker<B> {
     inner: B,
     state: Lz4State,
     /// FLG of the current frame.
@@ -264,7 +302,8 @@ impl<B> Lz4Tracker<B> {
                     self.state = Lz4State::Descriptor(len);
                 }
                 Lz4State::Descriptor(n) => {
-                    self.state = if n == 1 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::Descriptor(n - 1) };
+                    self.state =
+                        if n == 1 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::Descriptor(n - 1) };
                 }
                 Lz4State::BlockSize { got, acc } => {
                     let acc = acc | (b as u32) << (8 * got);
@@ -275,14 +314,16 @@ impl<B> Lz4Tracker<B> {
                         self.state = if self.fed & 0x04 != 0 { Lz4State::ContentChecksum(4) } else { Lz4State::Magic };
                     } else {
                         let len = (acc & 0x7fff_ffff) as u64 + if self.fed & 0x10 != 0 { 4 } else { 0 };
-                        self.state = if len == 0 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::BlockData(len) };
+                        self.state =
+                            if len == 0 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::BlockData(len) };
                     }
                 }
                 Lz4State::BlockData(n) => {
                     // Skip as much as possible at once.
                     let take = (n as usize).min(bytes.len());
                     let left = n - take as u64;
-                    self.state = if left == 0 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::BlockData(left) };
+                    self.state =
+                        if left == 0 { Lz4State::BlockSize { got: 0, acc: 0 } } else { Lz4State::BlockData(left) };
                     bytes = &bytes[take..];
                     continue;
                 }

@@ -49,7 +49,8 @@ pub struct Location {
     pub file: Option<String>,
     /// Byte offset from the start of `file`.
     pub offset: Option<u64>,
-    pub entry: Option<EntryLabel>,
+    /// Boxed to keep `ArchiveError` small.
+    pub entry: Option<Box<EntryLabel>>,
 }
 
 impl Location {
@@ -59,7 +60,7 @@ impl Location {
 
     pub fn with_entry(mut self, entry: Option<EntryLabel>) -> Location {
         if self.entry.is_none() {
-            self.entry = entry;
+            self.entry = entry.map(Box::new);
         }
         self
     }
@@ -107,7 +108,9 @@ pub enum ArchiveError {
     #[error("{at}: {msg}")]
     Malformed { at: Location, msg: String },
     /// A valid archive version this library does not read or write.
-    #[error("unsupported archive version {version} in file header (this library handles 1.12 to 1.16, pg_dump 9.0 to 18)")]
+    #[error(
+        "unsupported archive version {version} in file header (this library handles 1.12 to 1.16, pg_dump 9.0 to 18)"
+    )]
     UnsupportedVersion { version: ArchiveVersion },
     /// Compressed data could not be decompressed.
     #[error("{at}: could not decompress {algorithm} data: {msg}")]

@@ -82,7 +82,9 @@ impl ArchiveFormat {
             3 => Ok(ArchiveFormat::Tar),
             2 => Err(ArchiveError::malformed(at, "format byte 2 (the old \"files\" format) is not supported")),
             4 => Err(ArchiveError::malformed(at, "format byte 4 (null/plain) does not occur in archive files")),
-            5 => Err(ArchiveError::malformed(at, "format byte 5 (directory) is never written to a file; toc.dat uses 3")),
+            5 => {
+                Err(ArchiveError::malformed(at, "format byte 5 (directory) is never written to a file; toc.dat uses 3"))
+            }
             b => Err(ArchiveError::malformed(at, format!("unknown archive format byte {b}"))),
         }
     }
@@ -382,12 +384,18 @@ pub(crate) fn read_header<R: Read>(r: &mut Counting<R>) -> Result<Header> {
     let at = r.pos();
     let int_size = wire::read_byte(r, "intSize")?;
     if !(1..=8).contains(&int_size) {
-        return Err(ArchiveError::malformed(Location::at(at), format!("unsupported intSize {int_size} (expected 1 to 8)")));
+        return Err(ArchiveError::malformed(
+            Location::at(at),
+            format!("unsupported intSize {int_size} (expected 1 to 8)"),
+        ));
     }
     let at = r.pos();
     let off_size = wire::read_byte(r, "offSize")?;
     if !(1..=16).contains(&off_size) {
-        return Err(ArchiveError::malformed(Location::at(at), format!("unsupported offSize {off_size} (expected 1 to 16)")));
+        return Err(ArchiveError::malformed(
+            Location::at(at),
+            format!("unsupported offSize {off_size} (expected 1 to 16)"),
+        ));
     }
     let at = r.pos();
     let format = ArchiveFormat::from_byte(wire::read_byte(r, "the format byte")?, Location::at(at))?;
@@ -399,7 +407,10 @@ pub(crate) fn read_header<R: Read>(r: &mut Counting<R>) -> Result<Header> {
             2 => ArchiveCompression::Lz4,
             3 => ArchiveCompression::Zstd,
             b => {
-                return Err(ArchiveError::malformed(Location::at(at), format!("unknown compression algorithm {b} in header")));
+                return Err(ArchiveError::malformed(
+                    Location::at(at),
+                    format!("unknown compression algorithm {b} in header"),
+                ));
             }
         }
     } else {
@@ -412,8 +423,7 @@ pub(crate) fn read_header<R: Read>(r: &mut Counting<R>) -> Result<Header> {
     for (i, name) in ["tm_sec", "tm_min", "tm_hour", "tm_mday", "tm_mon", "tm_year", "tm_isdst"].iter().enumerate() {
         t[i] = wire::read_i32(r, int_size, &format!("the creation time ({name})"))?;
     }
-    let created =
-        CreationTime { sec: t[0], min: t[1], hour: t[2], mday: t[3], mon: t[4], year: t[5], isdst: t[6] };
+    let created = CreationTime { sec: t[0], min: t[1], hour: t[2], mday: t[3], mon: t[4], year: t[5], isdst: t[6] };
     let dbname = wire::read_str(r, int_size, "the database name")?;
     let server_version = wire::read_str(r, int_size, "the server version")?;
     let pg_dump_version = wire::read_str(r, int_size, "the pg_dump version")?;
@@ -462,8 +472,7 @@ fn read_entry<R: Read>(r: &mut Counting<R>, h: &Header, index: usize, count: usi
         let namespace = wire::read_str(r, is, &what("namespace"))?;
         label.namespace = namespace.as_ref().map(|n| String::from_utf8_lossy(n).into_owned());
         let tablespace = wire::read_str(r, is, &what("tablespace"))?;
-        let tableam =
-            if h.version >= ArchiveVersion::V1_14 { wire::read_str(r, is, &what("tableam"))? } else { None };
+        let tableam = if h.version >= ArchiveVersion::V1_14 { wire::read_str(r, is, &what("tableam"))? } else { None };
         let relkind = if h.version >= ArchiveVersion::V1_16 { wire::read_i32(r, is, &what("relkind"))? } else { 0 };
         let owner = wire::read_str(r, is, &what("owner"))?;
         let with_oids = wire::read_str(r, is, &what("withOids"))?;
@@ -493,7 +502,12 @@ fn read_entry<R: Read>(r: &mut Counting<R>, h: &Header, index: usize, count: usi
                     1 => OffsetState::NotSet,
                     2 => OffsetState::Set,
                     3 => OffsetState::NoData,
-                    f => return Err(ArchiveError::malformed(Location::at(at), format!("unexpected data offset flag {f}"))),
+                    f => {
+                        return Err(ArchiveError::malformed(
+                            Location::at(at),
+                            format!("unexpected data offset flag {f}"),
+                        ));
+                    }
                 };
                 TocExtra::Offset(DataOffset { state, pos })
             }
@@ -529,7 +543,7 @@ fn read_entry<R: Read>(r: &mut Counting<R>, h: &Header, index: usize, count: usi
         })
     };
     let result = fields();
-    result.map_err(|e| e.add_location(Location { file: None, offset: None, entry: Some(label) }))
+    result.map_err(|e| e.add_location(Location { file: None, offset: None, entry: Some(Box::new(label)) }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +604,9 @@ pub fn encode_header(out: &mut Vec<u8>, h: &Header) -> Result<()> {
             }
         };
         if level == 0 && matches!(h.compression, ArchiveCompression::Gzip { .. }) {
-            return Err(ArchiveError::usage("gzip level 0 would read back as no compression; use ArchiveCompression::None"));
+            return Err(ArchiveError::usage(
+                "gzip level 0 would read back as no compression; use ArchiveCompression::None",
+            ));
         }
         wire::put_int(out, is, level as i64, "the compression level")?;
     }
@@ -638,8 +654,12 @@ fn encode_entry(out: &mut Vec<u8>, h: &Header, e: &TocEntry) -> Result<()> {
     }
     wire::put_str(out, is, None, "dependency list end")?;
     match (&e.extra, h.format) {
-        (TocExtra::Offset(o), ArchiveFormat::Custom) => wire::put_offset(out, h.off_size, o.state.flag(), o.pos, "data offset"),
-        (TocExtra::Filename(f), ArchiveFormat::Tar) => wire::put_str(out, is, f.as_deref().map(str::as_bytes), "file name"),
+        (TocExtra::Offset(o), ArchiveFormat::Custom) => {
+            wire::put_offset(out, h.off_size, o.state.flag(), o.pos, "data offset")
+        }
+        (TocExtra::Filename(f), ArchiveFormat::Tar) => {
+            wire::put_str(out, is, f.as_deref().map(str::as_bytes), "file name")
+        }
         (TocExtra::Offset(_), ArchiveFormat::Tar) => {
             Err(ArchiveError::usage("has a data offset, but a tar/directory TOC needs a file name"))
         }
@@ -802,8 +822,13 @@ pub(crate) mod tests {
 
     #[test]
     fn toc_round_trips_for_every_version_and_format() {
-        for v in [ArchiveVersion::V1_12, ArchiveVersion::V1_13, ArchiveVersion::V1_14, ArchiveVersion::V1_15, ArchiveVersion::V1_16]
-        {
+        for v in [
+            ArchiveVersion::V1_12,
+            ArchiveVersion::V1_13,
+            ArchiveVersion::V1_14,
+            ArchiveVersion::V1_15,
+            ArchiveVersion::V1_16,
+        ] {
             for f in [ArchiveFormat::Custom, ArchiveFormat::Tar] {
                 let toc = sample_toc(v, f);
                 let bytes = encode_toc(&toc).unwrap();
@@ -841,7 +866,9 @@ pub(crate) mod tests {
         let mut bytes = encode_toc(&sample_toc(ArchiveVersion::V1_16, ArchiveFormat::Custom)).unwrap();
         bytes[6] = 17;
         let err = read_toc(&mut &bytes[..]).unwrap_err();
-        assert!(matches!(err, ArchiveError::UnsupportedVersion { version } if version == ArchiveVersion::new(1, 17, 0)));
+        assert!(
+            matches!(err, ArchiveError::UnsupportedVersion { version } if version == ArchiveVersion::new(1, 17, 0))
+        );
         assert!(err.to_string().contains("1.17"), "{err}");
         bytes[6] = 11;
         assert!(read_toc(&mut &bytes[..]).unwrap_err().to_string().contains("1.11"));

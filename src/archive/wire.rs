@@ -25,10 +25,6 @@ impl<R> Counting<R> {
         self.pos
     }
 
-    pub(crate) fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
     pub(crate) fn into_inner(self) -> R {
         self.inner
     }
@@ -135,9 +131,8 @@ pub(crate) fn read_int<R: Read>(r: &mut Counting<R>, int_size: u8, what: &str) -
     let mut buf = [0u8; 9];
     let n = 1 + int_size as usize;
     read_exact(r, &mut buf[..n], what)?;
-    decode_int(&buf[..n]).ok_or_else(|| {
-        ArchiveError::malformed(Location::at(start), format!("{what}: integer does not fit in 63 bits"))
-    })
+    decode_int(&buf[..n])
+        .ok_or_else(|| ArchiveError::malformed(Location::at(start), format!("{what}: integer does not fit in 63 bits")))
 }
 
 /// Decodes sign byte + little-endian magnitude. `None` if the magnitude exceeds `i64`.

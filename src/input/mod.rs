@@ -1,8 +1,8 @@
 //! Where the dump's bytes come from: a file or stdin, decompressed when the content says so.
 //!
-//! Formats are detected by content, never by file name: gzip, lz4 and zstd by their magic bytes;
-//! pg_dump archives (custom `PGDMP`, tar, directory) are recognised so that they get a clear
-//! message instead of being misread as SQL. This module must not interpret SQL.
+//! Formats are detected by content, never by file name: gzip, lz4 and zstd by their magic bytes,
+//! custom archives by `PGDMP`, tar archives by their ustar header, directory archives by their
+//! `toc.dat`. This module must not interpret SQL or archive contents.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -83,21 +83,62 @@ impl<R: Read> Read for Labelled<R> {
     }
 }
 
-/// Opens `path` (`None` or `-` for stdin) and sets up decompression.
+/// What an input turned out to be.
+pub enum Opened {
+    /// A plain SQL dump (possibly compressed).
+    Plain(Input),
+    /// A custom (`-Fc`) or tar (`-Ft`) archive, as a stream starting at its first byte.
+    Custom(Input),
+    Tar(Input),
+    /// A directory archive (`-Fd`).
+    Directory(std::path::PathBuf),
+}
+
+/// Opens any pg_dump output: a plain dump, a custom or tar archive (file or stdin), or a
+/// directory archive.
+pub fn open_any(path: Option<&Path>) -> Result<Opened> {
+    if let Some(p) = path.filter(|p| p.is_dir()) {
+        if p.join("toc.dat").is_file() {
+            return Ok(Opened::Directory(p.to_path_buf()));
+        }
+        return Err(Error::Usage(format!(
+            "{} is a directory without toc.dat: not a pg_dump directory archive",
+            p.display()
+        )));
+    }
+    let (input, head) = open_raw(path)?;
+    if input.compression == Compression::None {
+        if head.starts_with(b"PGDMP") {
+            return Ok(Opened::Custom(input));
+        }
+        if head.len() >= 262 && &head[257..262] == b"ustar" {
+            return Ok(Opened::Tar(input));
+        }
+        if head.contains(&0) {
+            return Err(Error::Usage("the input is binary data, not a pg_dump dump or archive".into()));
+        }
+    }
+    Ok(Opened::Plain(input))
+}
+
+/// Opens `path` (`None` or `-` for stdin) as a plain dump and sets up decompression; archives
+/// are refused with a message saying what they are.
 pub fn open(path: Option<&Path>) -> Result<Input> {
+    let name = path.map_or("standard input".into(), |p| p.display().to_string());
+    match open_any(path)? {
+        Opened::Plain(input) => Ok(input),
+        Opened::Custom(_) | Opened::Tar(_) | Opened::Directory(_) => {
+            Err(Error::Usage(format!("{name} is a pg_dump archive; this operation needs a plain SQL dump")))
+        }
+    }
+}
+
+fn open_raw(path: Option<&Path>) -> Result<(Input, Vec<u8>)> {
     let read = Arc::new(AtomicU64::new(0));
     let (raw, size, name): (Box<dyn Read + Send>, Option<u64>, String) = match path {
         None => (Box::new(io::stdin()), None, "standard input".into()),
         Some(p) if p == Path::new("-") => (Box::new(io::stdin()), None, "standard input".into()),
         Some(p) => {
-            if p.is_dir() {
-                let hint = if p.join("toc.dat").exists() {
-                    "it is a pg_dump directory archive (-Fd), which this version of scrub does not read yet; convert it with `pg_restore -f - DIR | scrub ...`"
-                } else {
-                    "it is a directory"
-                };
-                return Err(Error::Usage(format!("cannot read {}: {hint}", p.display())));
-            }
             let file = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
             let meta = file.metadata().ok();
             let size = meta.filter(|m| m.is_file()).map(|m| m.len());
@@ -108,10 +149,7 @@ pub fn open(path: Option<&Path>) -> Result<Input> {
     let head = buffered.fill_buf().map_err(|e| Error::io(format!("reading {name}"), e))?.to_vec();
     let compression = Compression::sniff(&head);
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => {
-            refuse_archives(&head, &name)?;
-            Box::new(buffered)
-        }
+        Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(Labelled {
             inner: BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(buffered)),
             what: compression,
@@ -126,20 +164,5 @@ pub fn open(path: Option<&Path>) -> Result<Input> {
             Box::new(Labelled { inner: BufReader::with_capacity(1 << 20, decoder), what: compression })
         }
     };
-    Ok(Input { reader, size, read, compression })
-}
-
-fn refuse_archives(head: &[u8], name: &str) -> Result<()> {
-    let what = if head.starts_with(b"PGDMP") {
-        "a pg_dump custom-format archive (-Fc)"
-    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
-        "a tar archive (pg_dump -Ft)"
-    } else if head.contains(&0) {
-        "binary data, not a plain SQL dump"
-    } else {
-        return Ok(());
-    };
-    Err(Error::Usage(format!(
-        "{name} is {what}; this version of scrub reads plain SQL dumps (pg_dump -Fp, optionally gzip/lz4/zstd-compressed). Convert with `pg_restore -f - ARCHIVE | scrub ...`"
-    )))
+    Ok((Input { reader, size, read, compression }, head))
 }

@@ -65,15 +65,85 @@ impl OutputCompression {
     }
 }
 
+/// The formats scrub writes, named as pg_dump's `-F` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpFormat {
+    Plain,
+    Custom,
+    Directory,
+    Tar,
+}
+
+impl DumpFormat {
+    /// Parses `p`/`plain`, `c`/`custom`, `d`/`directory`, `t`/`tar`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "p" | "plain" => Ok(DumpFormat::Plain),
+            "c" | "custom" => Ok(DumpFormat::Custom),
+            "d" | "directory" => Ok(DumpFormat::Directory),
+            "t" | "tar" => Ok(DumpFormat::Tar),
+            _ => Err(format!("unknown format `{s}` (use plain, custom, directory or tar)")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DumpFormat::Plain => "plain",
+            DumpFormat::Custom => "custom",
+            DumpFormat::Directory => "directory",
+            DumpFormat::Tar => "tar",
+        }
+    }
+
+    /// pg_dump's one-letter name.
+    pub fn letter(self) -> char {
+        self.name().as_bytes()[0] as char
+    }
+}
+
+/// A regular output file being written under a temporary name beside its target.
+pub struct FileTarget {
+    pub file: tempfile::NamedTempFile,
+    final_path: PathBuf,
+}
+
+impl FileTarget {
+    /// Flushes to disk and renames the file into place.
+    pub fn persist(self) -> Result<()> {
+        self.file.as_file().sync_all().map_err(|e| Error::io("finishing output", e))?;
+        self.file
+            .persist(&self.final_path)
+            .map_err(|e| Error::io(format!("renaming the finished output to {}", self.final_path.display()), e.error))?;
+        Ok(())
+    }
+}
+
+/// For an output path that names (or will name) a regular file: a temporary file beside it.
+/// `None` for stdout and for paths that are not regular files (`/dev/null`, FIFOs).
+pub fn regular_file_target(path: Option<&Path>) -> Result<Option<FileTarget>> {
+    let Some(p) = path.filter(|p| *p != Path::new("-")) else { return Ok(None) };
+    if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+        return Ok(None);
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".scrub-partial")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+    Ok(Some(FileTarget { file, final_path: p.to_path_buf() }))
+}
+
 enum Dest {
     Stdout(io::Stdout),
     /// An existing non-regular file, written in place.
     Direct(File),
-    /// A temporary file renamed to `final_path` on success.
-    Temp {
-        file: tempfile::NamedTempFile,
-        final_path: PathBuf,
-    },
+    /// A temporary file renamed into place on success.
+    Temp(FileTarget),
 }
 
 impl Write for Dest {
@@ -81,7 +151,7 @@ impl Write for Dest {
         match self {
             Dest::Stdout(s) => s.write(buf),
             Dest::Direct(f) => f.write(buf),
-            Dest::Temp { file, .. } => file.write(buf),
+            Dest::Temp(t) => t.file.write(buf),
         }
     }
 
@@ -89,7 +159,7 @@ impl Write for Dest {
         match self {
             Dest::Stdout(s) => s.flush(),
             Dest::Direct(f) => f.flush(),
-            Dest::Temp { file, .. } => file.flush(),
+            Dest::Temp(t) => t.file.flush(),
         }
     }
 }
@@ -113,26 +183,11 @@ impl Sink {
         let dest = match path {
             None => Dest::Stdout(io::stdout()),
             Some(p) if p == Path::new("-") => Dest::Stdout(io::stdout()),
-            Some(p) => match std::fs::metadata(p) {
-                Ok(meta) if !meta.is_file() => Dest::Direct(
-                    OpenOptions::new()
-                        .write(true)
-                        .open(p)
-                        .map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
+            Some(p) => match regular_file_target(Some(p))? {
+                Some(target) => Dest::Temp(target),
+                None => Dest::Direct(
+                    OpenOptions::new().write(true).open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
                 ),
-                _ => {
-                    let dir = match p.parent() {
-                        Some(d) if !d.as_os_str().is_empty() => d,
-                        _ => Path::new("."),
-                    };
-                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let file = tempfile::Builder::new()
-                        .prefix(&format!(".{name}."))
-                        .suffix(".scrub-partial")
-                        .tempfile_in(dir)
-                        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-                    Dest::Temp { file, final_path: p.to_path_buf() }
-                }
             },
         };
         let buffered = BufWriter::with_capacity(1 << 20, dest);
@@ -167,13 +222,7 @@ impl Sink {
         match dest {
             Dest::Stdout(mut s) => s.flush().map_err(|e| Error::io(ctx, e)),
             Dest::Direct(mut f) => f.flush().map_err(|e| Error::io(ctx, e)),
-            Dest::Temp { file, final_path } => {
-                file.as_file().sync_all().map_err(|e| Error::io(ctx, e))?;
-                file.persist(&final_path).map_err(|e| {
-                    Error::io(format!("renaming the finished output to {}", final_path.display()), e.error)
-                })?;
-                Ok(())
-            }
+            Dest::Temp(target) => target.persist(),
         }
     }
 }

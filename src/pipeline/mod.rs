@@ -11,6 +11,7 @@
 //! bounded, so at most `2 × jobs + 2` items are in flight and memory stays at that many chunks,
 //! whatever the size of the dump. The output is the same for any `jobs` and chunk size.
 
+pub mod archive;
 mod plain;
 pub mod worker;
 
@@ -85,7 +86,7 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
 /// learnt (empty when the input can be read only once).
-pub fn run_plain<R: Read + Send, W: Write + Send>(
+pub fn run_plain<R: Read, W: Write + Send>(
     input: R,
     output: W,
     rules: &RuleSet,
@@ -102,7 +103,7 @@ pub fn run_plain<R: Read + Send, W: Write + Send>(
 /// Processes one table's COPY data as an archive stores it (rows, the `\.` line, trailing
 /// newlines) from `input` to `output` with `plan`. Errors name `plan`'s table; positions are
 /// inside this data stream.
-pub fn run_copy_data<R: Read + Send, W: Write + Send>(
+pub fn run_copy_data<R: Read, W: Write + Send>(
     input: R,
     output: W,
     plan: Arc<TablePlan>,

@@ -57,6 +57,17 @@ pub(super) struct Run<'a> {
     pub progress: &'a Progress,
 }
 
+/// Refuses a client encoding whose characters can contain the byte 0x5C.
+pub(super) fn refuse_unsafe_encoding(enc: &str) -> Result<(), String> {
+    let norm: String = enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+    if BACKSLASH_UNSAFE_ENCODINGS.contains(&norm.as_str()) {
+        return Err(format!(
+            "client_encoding {enc}: characters in this encoding can contain the byte 0x5C (backslash), which COPY does not escape; scrub refuses to guess. Dump with pg_dump -E UTF8"
+        ));
+    }
+    Ok(())
+}
+
 struct CopyState {
     plan: Arc<TablePlan>,
     crlf: Option<bool>,
@@ -304,16 +315,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
             }
             Statement::CreateCompositeType { name, fields } => self.schema.add_composite(name, fields),
             Statement::ClientEncoding(enc) => {
-                let norm: String =
-                    enc.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
-                if BACKSLASH_UNSAFE_ENCODINGS.contains(&norm.as_str()) {
-                    return Err(self.fail_at(
-                        start,
-                        false,
-                        format!(
-                            "client_encoding {enc}: characters in this encoding can contain the byte 0x5C (backslash), which COPY does not escape; scrub refuses to guess. Dump with pg_dump -E UTF8"
-                        ),
-                    ));
+                if let Err(msg) = refuse_unsafe_encoding(&enc) {
+                    return Err(self.fail_at(start, false, msg));
                 }
             }
             Statement::StandardConformingStrings(on) => {

@@ -55,6 +55,17 @@ struct FileSpec {
 struct SettingsSpec {
     #[serde(default)]
     unlisted_columns: Unlisted,
+    #[serde(default)]
+    large_objects: LargeObjects,
+}
+
+/// What to do with large objects (they are not COPY data, so no column rule reaches them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LargeObjects {
+    #[default]
+    Keep,
+    Drop,
 }
 
 #[derive(Deserialize)]
@@ -203,13 +214,14 @@ pub struct RuleSet {
     /// The file the rules came from; `None` when scrub runs without `--rules`.
     pub path: Option<PathBuf>,
     pub unlisted: Unlisted,
+    pub large_objects: LargeObjects,
     pub tables: BTreeMap<QualifiedName, TableRules>,
 }
 
 impl RuleSet {
     /// Rules that keep everything: what scrub does without `--rules`.
     pub fn keep_everything() -> Self {
-        RuleSet { path: None, unlisted: Unlisted::Keep, tables: BTreeMap::new() }
+        RuleSet { path: None, unlisted: Unlisted::Keep, large_objects: LargeObjects::Keep, tables: BTreeMap::new() }
     }
 
     /// Reads and compiles a rules file. `key` is needed only if a rule uses a keyed transform.
@@ -251,7 +263,12 @@ impl RuleSet {
                 return Err(err(Some(line), format!("table {qname} is listed twice (written with different quoting)")));
             }
         }
-        Ok(RuleSet { path: Some(path.to_path_buf()), unlisted: spec.settings.unlisted_columns, tables })
+        Ok(RuleSet {
+            path: Some(path.to_path_buf()),
+            unlisted: spec.settings.unlisted_columns,
+            large_objects: spec.settings.large_objects,
+            tables,
+        })
     }
 
     /// A description of where a rule is, for messages: `rules.toml:12`.
