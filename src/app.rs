@@ -18,8 +18,10 @@ use crate::archive::directory::{DirectoryReader, DirectoryWriter};
 use crate::archive::tar::{TarOptions, TarReader, TarWriter};
 use crate::input::{Input, Opened};
 use crate::output::{DumpFormat, OutputCompression, Sink};
-use crate::pipeline::archive::{ArchiveInput, ArchiveOutput, ArchiveRun, Prepared, archive_compression, prepare, transfer};
 use crate::pipeline::Options;
+use crate::pipeline::archive::{
+    ArchiveInput, ArchiveOutput, ArchiveRun, Prepared, archive_compression, prepare, transfer,
+};
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::rules::RuleSet;
@@ -165,7 +167,9 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
 fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
     let config = ctx.config;
     let (mut input, in_format) = match opened {
-        Opened::Custom(i) => (ArchiveInput::Custom(CustomReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Custom),
+        Opened::Custom(i) => {
+            (ArchiveInput::Custom(CustomReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Custom)
+        }
         Opened::Tar(i) => (ArchiveInput::Tar(TarReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Tar),
         Opened::Directory(p) => (ArchiveInput::Directory(DirectoryReader::open(&p)?), DumpFormat::Directory),
         Opened::Plain(_) => unreachable!("plain input is handled by run_plain_input"),
@@ -222,7 +226,12 @@ fn creation_epoch(header: &crate::archive::Header) -> u64 {
 
 /// A custom archive goes to a temporary file beside the target (renamed on success, with data
 /// offsets filled in so `pg_restore -j` can plan), or to stdout in TOC order.
-fn write_custom(output: Option<&Path>, input: &mut ArchiveInput, prepared: &Prepared, run: &ArchiveRun<'_>) -> Result<Report> {
+fn write_custom(
+    output: Option<&Path>,
+    input: &mut ArchiveInput,
+    prepared: &Prepared,
+    run: &ArchiveRun<'_>,
+) -> Result<Report> {
     match crate::output::regular_file_target(output)? {
         Some(target) => {
             let file = target.file.as_file().try_clone().map_err(|e| Error::io("opening the output", e))?;
@@ -268,7 +277,8 @@ fn write_directory(
         .tempdir_in(parent)
         .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
     let build = staging.path().join("archive");
-    let mut writer = ArchiveOutput::<std::io::Sink>::Directory(DirectoryWriter::create(&build, prepared.toc().clone())?);
+    let mut writer =
+        ArchiveOutput::<std::io::Sink>::Directory(DirectoryWriter::create(&build, prepared.toc().clone())?);
     let report = transfer(input, &mut writer, prepared, run)?;
     writer.finish()?;
     if target.exists() {
@@ -294,9 +304,9 @@ fn write_plain_via_pg_restore(
     let mut writer = ArchiveOutput::Custom(CustomWriter::new(file, toc)?);
     let report = transfer(input, &mut writer, prepared, run)?;
     if let ArchiveOutput::Custom(w) = &mut writer {
-                w.finalize_offsets()?;
-            }
-            writer.finish()?;
+        w.finalize_offsets()?;
+    }
+    writer.finish()?;
     let program = std::env::var_os("SCRUB_PG_RESTORE").unwrap_or_else(|| "pg_restore".into());
     let mut child = std::process::Command::new(&program)
         .arg("-f")

@@ -93,7 +93,9 @@ pub fn check(rules: &RuleSet, schema: &Schema) -> CheckReport {
                 ("generated".to_string(), "computed on restore, no data in the dump".to_string())
             } else {
                 match binder.resolve(schema, name, &col) {
-                    Source::Rule { owner, rule } => (rule.transform.clone(), format!("{}{}", locate(rule.line), inherited(owner))),
+                    Source::Rule { owner, rule } => {
+                        (rule.transform.clone(), format!("{}{}", locate(rule.line), inherited(owner)))
+                    }
                     Source::KeepAll => ("keep".into(), "keep_all".into()),
                     Source::Dropped => ("drop".into(), "data = \"drop\"".into()),
                     Source::Propagated { constraint, origin, rule, .. } => (
@@ -116,7 +118,11 @@ pub fn check(rules: &RuleSet, schema: &Schema) -> CheckReport {
 }
 
 /// Reads a dump's schema and checks `rules` against it.
-pub fn check_dump(rules: &RuleSet, input: Option<&std::path::Path>, opts: &crate::pipeline::Options) -> Result<CheckReport> {
+pub fn check_dump(
+    rules: &RuleSet,
+    input: Option<&std::path::Path>,
+    opts: &crate::pipeline::Options,
+) -> Result<CheckReport> {
     let input = crate::input::open(input)?;
     let schema = crate::pipeline::prescan_plain(input.reader, opts)?;
     Ok(check(rules, &schema))

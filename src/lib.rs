@@ -17,6 +17,7 @@ pub mod archive;
 pub mod check;
 pub mod copy;
 pub mod error;
+pub mod expr;
 pub mod input;
 pub mod output;
 pub mod pipeline;

@@ -73,6 +73,21 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Microseconds of a fraction of a second written `.ddd`. Up to six digits this is exact; beyond,
+/// PostgreSQL reads the fraction as a double and rounds half to even (`rint`), and so do we.
+fn fraction_us(frac: &[u8]) -> Option<i64> {
+    let digits = &frac[1..];
+    if digits.len() <= 6 {
+        let mut us = 0;
+        for k in 0..6 {
+            us = us * 10 + digits.get(k).map_or(0, |d| i64::from(d - b'0'));
+        }
+        return Some(us);
+    }
+    let x: f64 = std::str::from_utf8(frac).ok()?.parse().ok()?;
+    Some((x * 1e6).round_ties_even() as i64)
+}
+
 /// `HH:MM[:SS[.ffffff]]` starting at `i`, as microseconds since midnight (`24:00:00` allowed, and a
 /// leap second `:60` rolls over, as in PostgreSQL).
 fn time_of_day(s: &[u8], i: &mut usize) -> Option<i64> {
@@ -92,21 +107,13 @@ fn time_of_day(s: &[u8], i: &mut usize) -> Option<i64> {
             return None;
         }
         sec = v;
-        if eat(s, i, b'.') {
-            let start = *i;
-            let mut scale = 100_000;
-            let mut round_up = false;
+        if s.get(*i) == Some(&b'.') {
+            let dot = *i;
+            *i += 1;
             while *i < s.len() && s[*i].is_ascii_digit() {
-                let d = i64::from(s[*i] - b'0');
-                if scale > 0 {
-                    us += d * scale;
-                    scale /= 10;
-                } else if *i - start == 6 {
-                    round_up = d >= 5;
-                }
                 *i += 1;
             }
-            us += i64::from(round_up);
+            us = fraction_us(&s[dot..*i])?;
         }
     }
     if m > 59 || sec > 60 || h > 24 || (h == 24 && (m > 0 || sec > 0 || us > 0)) {
@@ -297,6 +304,9 @@ mod tests {
         assert_eq!(ts("1970-01-01 00:00:01", false), 1_000_000);
         assert_eq!(ts("1970-01-01T00:00:00.5", false), 500_000);
         assert_eq!(ts("1970-01-01 00:00:00.0000015", false), 2);
+        assert_eq!(ts("1970-01-01 00:00:00.0000025", false), 2);
+        assert_eq!(ts("1970-01-01 00:00:00.0000005", false), 0);
+        assert_eq!(ts("1970-01-01 00:00:00.", false), 0);
         assert_eq!(ts("2024-01-01 24:00:00", false), ts("2024-01-02", false));
         assert_eq!(ts("2024-01-01 23:59:60", false), ts("2024-01-02 00:00", false));
         // timestamp ignores a zone; timestamptz applies it.

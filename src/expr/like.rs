@@ -78,9 +78,7 @@ impl Like {
                 let lit = chars.next().ok_or("LIKE pattern must not end with escape character")?;
                 Elem::Char(u32::from(lit))
             } else if c == '%' {
-                if !segments.last().is_some_and(Vec::is_empty) || segments.len() == 1 {
-                    segments.push(Vec::new());
-                }
+                segments.push(Vec::new());
                 continue;
             } else if c == '_' {
                 any_one = true;
@@ -94,15 +92,21 @@ impl Like {
         }
         // `%%` leaves an empty segment between stars; drop those (keeping first and last).
         let n = segments.len();
-        let segments: Vec<Vec<Elem>> =
-            segments.into_iter().enumerate().filter(|(i, s)| *i == 0 || *i == n - 1 || !s.is_empty()).map(|(_, s)| s).collect();
+        let segments: Vec<Vec<Elem>> = segments
+            .into_iter()
+            .enumerate()
+            .filter(|(i, s)| *i == 0 || *i == n - 1 || !s.is_empty())
+            .map(|(_, s)| s)
+            .collect();
         let kind = if segments.len() == 2 && segments.iter().all(Vec::is_empty) {
             Kind::Any
         } else if fold || any_one {
             let segments = if fold {
                 segments
                     .into_iter()
-                    .map(|s| s.into_iter().map(|e| if let Elem::Char(u) = e { Elem::Char(lower(u)) } else { e }).collect())
+                    .map(|s| {
+                        s.into_iter().map(|e| if let Elem::Char(u) = e { Elem::Char(lower(u)) } else { e }).collect()
+                    })
                     .collect()
             } else {
                 segments
@@ -273,7 +277,8 @@ mod tests {
         let m = Like::new("_b", Some('\\'), false).unwrap();
         assert!(m.matches(b"\xffb"));
         assert!(m.matches(b"\xc3\xa4b"));
-        assert!(!m.matches(b"\xc3b"));
+        assert!(m.matches(b"\xc3b"));
+        assert!(!m.matches(b"\xc3\xa4\xc3b"));
         assert!(Like::new("%_", Some('\\'), true).unwrap().matches(b"\xe2\x82"));
     }
 
@@ -285,7 +290,8 @@ mod tests {
             Some(('%', rest)) => (0..=v.len()).any(|k| reference(&v[k..], rest, fold)),
             Some(('_', rest)) => !v.is_empty() && reference(&v[1..], rest, fold),
             Some((c, rest)) => {
-                v.first().is_some_and(|x| if fold { low(*x) == low(*c) } else { x == c }) && reference(&v[1..], rest, fold)
+                v.first().is_some_and(|x| if fold { low(*x) == low(*c) } else { x == c })
+                    && reference(&v[1..], rest, fold)
             }
         }
     }

@@ -49,26 +49,6 @@ impl NumOwned {
         NumRef { kind: self.kind, neg: self.neg, a: &self.digits, b: &[], point: self.point }
     }
 
-    /// The value as an `i128`, if it is a finite integer in range.
-    pub fn to_i128(&self) -> Option<i128> {
-        if self.kind != NumKind::Finite {
-            return None;
-        }
-        if self.digits.is_empty() {
-            return Some(0);
-        }
-        let point = usize::try_from(self.point).ok()?;
-        if point < self.digits.len() || point > 39 {
-            return None;
-        }
-        let mut v: i128 = 0;
-        for i in 0..point {
-            let d = self.digits.get(i).map_or(0, |c| i128::from(c - b'0'));
-            v = v.checked_mul(10)?.checked_add(d)?;
-        }
-        Some(if self.neg { -v } else { v })
-    }
-
     /// Plain decimal text (for conversion to `f64`).
     pub fn to_text(&self) -> String {
         match self.kind {
@@ -279,9 +259,6 @@ mod tests {
         let n = NumOwned::from_ref(&parse_num(b"-120.50").unwrap());
         assert_eq!(cmp_num(&n.view(), &parse_num(b"-120.5").unwrap()), Ordering::Equal);
         assert_eq!(n.to_text().parse::<f64>().unwrap(), -120.5);
-        assert_eq!(NumOwned::from_ref(&parse_num(b"1200").unwrap()).to_i128(), Some(1200));
-        assert_eq!(NumOwned::from_ref(&parse_num(b"12.5").unwrap()).to_i128(), None);
-        assert_eq!(NumOwned::from_ref(&parse_num(b"0").unwrap()).to_i128(), Some(0));
     }
 
     #[test]

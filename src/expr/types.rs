@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::datetime::{date_to_timestamp, parse_date, parse_time, parse_timestamp};
-use super::num::{NumOwned, NumRef, cmp_float, cmp_num, parse_float, parse_int, parse_num};
+use super::num::{NumKind, NumOwned, NumRef, cmp_float, cmp_num, parse_float, parse_int, parse_num};
 
 /// How values of a type are compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,13 +54,15 @@ pub(crate) struct Ty {
     pub padded: bool,
     /// Integer width in bits (16, 32, 64), for range checks of literals.
     pub bits: u32,
+    /// The type modifier, e.g. `[10, 2]` for `numeric(10,2)`.
+    pub mods: Vec<i64>,
     /// The type as written, for messages.
     pub sql: String,
 }
 
 impl Ty {
     pub fn of(class: Class) -> Ty {
-        Ty { class, single: false, padded: false, bits: 64, sql: class.name().to_string() }
+        Ty { class, single: false, padded: false, bits: 64, mods: Vec::new(), sql: class.name().to_string() }
     }
 }
 
@@ -68,7 +70,7 @@ impl Ty {
 /// `timestamp(3) with time zone`, `public.mood`, `integer[]`, ...). Unknown types are text.
 pub(crate) fn classify(type_sql: &str) -> Ty {
     let sql = type_sql.trim().to_string();
-    let mut ty = Ty { class: Class::Text, single: false, padded: false, bits: 64, sql: sql.clone() };
+    let mut ty = Ty { class: Class::Text, single: false, padded: false, bits: 64, mods: Vec::new(), sql: sql.clone() };
     if sql.contains('[') || sql.contains('"') {
         // Arrays, and quoted names such as the internal `"char"` type: compared as text.
         return ty;
@@ -88,6 +90,7 @@ pub(crate) fn classify(type_sql: &str) -> Ty {
         }
     }
     let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
+    ty.mods = modifier.split(',').filter_map(|m| m.trim().parse().ok()).collect();
     let (class, bits) = match base.as_str() {
         "smallint" | "int2" | "smallserial" | "serial2" => (Class::Int, 16),
         "integer" | "int" | "int4" | "serial" | "serial4" => (Class::Int, 32),
@@ -116,7 +119,93 @@ pub(crate) fn classify(type_sql: &str) -> Ty {
     };
     ty.class = class;
     ty.bits = bits;
+    if !matches!(
+        base.as_str(),
+        "character varying"
+            | "varchar"
+            | "character"
+            | "char"
+            | "bpchar"
+            | "national character"
+            | "nchar"
+            | "numeric"
+            | "decimal"
+    ) {
+        ty.mods.clear();
+    }
     ty
+}
+
+/// Applies an explicit cast's type modifier to literal text, as PostgreSQL does:
+/// `'Bob'::varchar(2)` is `'Bo'`, `'ab'::char(3)` is `'ab '`, `19.995::numeric(10,2)` is `20.00`
+/// (and `12345.6::numeric(3,1)` is an overflow). Other modifiers are ignored.
+pub(crate) fn apply_modifier(ty: &Ty, text: &str) -> Result<String, String> {
+    match (ty.class, ty.mods.as_slice()) {
+        (Class::Text, &[n]) => {
+            // PostgreSQL's limit, which also bounds the padding below.
+            const MAX_LEN: i64 = 10_485_760;
+            if !(1..=MAX_LEN).contains(&n) {
+                return Err(format!("length for type {} must be between 1 and {MAX_LEN}", ty.sql));
+            }
+            let n = usize::try_from(n).unwrap_or(0);
+            let mut out: String = text.chars().take(n).collect();
+            if ty.padded {
+                let len = out.chars().count();
+                out.extend(std::iter::repeat_n(' ', n.saturating_sub(len)));
+            }
+            Ok(out)
+        }
+        (Class::Num, &[p]) => round_numeric(text, p, 0),
+        (Class::Num, &[p, s]) => round_numeric(text, p, s),
+        _ => Ok(text.to_string()),
+    }
+}
+
+/// Rounds decimal text to `scale` fractional digits (half away from zero), checking `precision`.
+fn round_numeric(text: &str, precision: i64, scale: i64) -> Result<String, String> {
+    let n = parse_num(text.as_bytes()).ok_or_else(|| format!("'{text}' is not a valid numeric"))?;
+    let overflow = || format!("numeric field overflow: {text} does not fit numeric({precision},{scale})");
+    match n.kind {
+        NumKind::NaN => return Ok("NaN".into()),
+        NumKind::PosInf | NumKind::NegInf => return Err(overflow()),
+        NumKind::Finite => {}
+    }
+    let mut digits: Vec<u8> = n.a.iter().chain(n.b).copied().collect();
+    let mut point = n.point;
+    let keep = point.saturating_add(scale);
+    if keep < 0 {
+        digits.clear();
+    } else if let Ok(keep) = usize::try_from(keep)
+        && keep < digits.len()
+    {
+        let up = digits[keep] >= b'5';
+        digits.truncate(keep);
+        if up {
+            let mut i = keep;
+            loop {
+                if i == 0 {
+                    digits.insert(0, b'1');
+                    point += 1;
+                    break;
+                }
+                i -= 1;
+                if digits[i] == b'9' {
+                    digits[i] = b'0';
+                } else {
+                    digits[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    if digits.iter().all(|&d| d == b'0') {
+        return Ok("0".into());
+    }
+    if point > precision.saturating_sub(scale) {
+        return Err(overflow());
+    }
+    let sign = if n.neg { "-" } else { "" };
+    Ok(format!("{sign}0.{}e{point}", String::from_utf8_lossy(&digits)))
 }
 
 /// The class both sides of a comparison are converted to, as PostgreSQL's implicit casts do:
@@ -419,7 +508,13 @@ mod tests {
         ] {
             assert_eq!(parse_uuid(s.as_bytes()), Some(want), "{s}");
         }
-        for s in ["", "a0eebc99", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", "{a0eebc999c0b4ef8bb6d6bb9bd380a11", "-a0eebc999c0b4ef8bb6d6bb9bd380a11"] {
+        for s in [
+            "",
+            "a0eebc99",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "{a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "-a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        ] {
             assert_eq!(parse_uuid(s.as_bytes()), None, "{s}");
         }
     }
@@ -436,5 +531,31 @@ mod tests {
         assert_eq!(promote(Owned::Date(1), Class::Date, Class::Tstz), Ok(Owned::Ts(86_400_000_000)));
         assert_eq!(promote(Owned::Int(3), Class::Int, Class::Float), Ok(Owned::Float(3.0)));
         assert!(promote(Owned::Bool(true), Class::Bool, Class::Int).is_err());
+    }
+
+    #[test]
+    fn modifiers() {
+        let m = |ty: &str, text: &str| apply_modifier(&classify(ty), text);
+        assert_eq!(m("varchar(2)", "Bob"), Ok("Bo".into()));
+        assert_eq!(m("character varying(1)", "éab"), Ok("é".into()));
+        assert_eq!(m("character(3)", "ab"), Ok("ab ".into()));
+        assert_eq!(m("text", "abc"), Ok("abc".into()));
+        assert!(m("character(99999999999)", "a").is_err());
+        assert!(m("varchar(0)", "a").is_err());
+        assert!(m("numeric(9223372036854775807,-9223372036854775807)", "1").is_ok());
+        let num = |ty: &str, text: &str| {
+            let t = m(ty, text)?;
+            Ok::<_, String>(NumOwned::from_ref(&parse_num(t.as_bytes()).unwrap()).to_text())
+        };
+        let text = |s: &str| NumOwned::from_ref(&parse_num(s.as_bytes()).unwrap()).to_text();
+        assert_eq!(num("numeric(10,2)", "19.995"), Ok(text("20.00")));
+        assert_eq!(num("numeric(10,2)", "-19.994"), Ok(text("-19.99")));
+        assert_eq!(num("numeric(3,0)", "0.5"), Ok(text("1")));
+        assert!(num("numeric(5,2)", "999.999").unwrap_err().contains("overflow"));
+        assert!(m("numeric(3,1)", "12345.6").unwrap_err().contains("overflow"));
+        assert_eq!(m("numeric(4,2)", "0.001"), Ok("0".into()));
+        assert_eq!(m("numeric(4,2)", "NaN"), Ok("NaN".into()));
+        assert_eq!(num("numeric(3,-1)", "15"), Ok(text("20")));
+        assert_eq!(m("timestamp(2)", "2024-01-01 10:00:00.126"), Ok("2024-01-01 10:00:00.126".into()));
     }
 }

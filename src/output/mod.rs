@@ -111,9 +111,9 @@ impl FileTarget {
     /// Flushes to disk and renames the file into place.
     pub fn persist(self) -> Result<()> {
         self.file.as_file().sync_all().map_err(|e| Error::io("finishing output", e))?;
-        self.file
-            .persist(&self.final_path)
-            .map_err(|e| Error::io(format!("renaming the finished output to {}", self.final_path.display()), e.error))?;
+        self.file.persist(&self.final_path).map_err(|e| {
+            Error::io(format!("renaming the finished output to {}", self.final_path.display()), e.error)
+        })?;
         Ok(())
     }
 }
@@ -186,7 +186,10 @@ impl Sink {
             Some(p) => match regular_file_target(Some(p))? {
                 Some(target) => Dest::Temp(target),
                 None => Dest::Direct(
-                    OpenOptions::new().write(true).open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
+                    OpenOptions::new()
+                        .write(true)
+                        .open(p)
+                        .map_err(|e| Error::io(format!("opening {}", p.display()), e))?,
                 ),
             },
         };

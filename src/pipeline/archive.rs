@@ -95,10 +95,8 @@ fn text(s: &Option<Vec<u8>>) -> &[u8] {
 
 /// Learns the schema from the TOC: every `CREATE TABLE`, constraint, index and type it defines.
 pub fn schema_from_toc(toc: &Toc) -> Result<Schema> {
-    let std_strings = !toc
-        .entries
-        .iter()
-        .any(|e| e.desc_is("STDSTRINGS") && memchr::memmem::find(text(&e.defn), b"'off'").is_some());
+    let std_strings =
+        !toc.entries.iter().any(|e| e.desc_is("STDSTRINGS") && memchr::memmem::find(text(&e.defn), b"'off'").is_some());
     let mut schema = Schema::default();
     for entry in &toc.entries {
         let Some(defn) = &entry.defn else { continue };
@@ -202,7 +200,10 @@ pub fn prepare(input: &Toc, run: &ArchiveRun<'_>, compression: Option<ArchiveCom
         }
     }
     if !removed.is_empty() {
-        notes.push(format!("dropped {} STATISTICS DATA entries of rewritten tables (they hold real values)", removed.len()));
+        notes.push(format!(
+            "dropped {} STATISTICS DATA entries of rewritten tables (they hold real values)",
+            removed.len()
+        ));
     }
     if run.rules.large_objects == LargeObjects::Drop {
         let blob_ids: BTreeSet<DumpId> = toc
@@ -214,7 +215,9 @@ pub fn prepare(input: &Toc, run: &ArchiveRun<'_>, compression: Option<ArchiveCom
         let dependents: Vec<DumpId> = toc
             .entries
             .iter()
-            .filter(|e| e.dependencies.iter().any(|d| blob_ids.contains(d)) && (e.desc_is("ACL") || e.desc_is("COMMENT")))
+            .filter(|e| {
+                e.dependencies.iter().any(|d| blob_ids.contains(d)) && (e.desc_is("ACL") || e.desc_is("COMMENT"))
+            })
             .map(|e| e.dump_id)
             .collect();
         if !blob_ids.is_empty() {
@@ -259,7 +262,8 @@ fn process_data<R: Read, W: Write + Send>(
 ) -> Result<()> {
     match treatment {
         Some(Treatment::Rows(plan)) => {
-            let sub = run_copy_data(reader, out, plan.clone(), run.opts, run.progress).map_err(|e| with_entry(e, label))?;
+            let sub =
+                run_copy_data(reader, out, plan.clone(), run.opts, run.progress).map_err(|e| with_entry(e, label))?;
             report.merge(sub);
         }
         _ => {
@@ -298,8 +302,7 @@ pub fn transfer<W: Write + Send>(
 ) -> Result<Report> {
     let mut report = Report::default();
     let treatment = |id: DumpId| prepared.treatments.iter().find(|(d, _)| *d == id).map(|(_, t)| t);
-    let same_compression =
-        input.toc().header.compression.algorithm() == output.toc().header.compression.algorithm();
+    let same_compression = input.toc().header.compression.algorithm() == output.toc().header.compression.algorithm();
     match input {
         ArchiveInput::Custom(reader) => {
             while let Some(block) = reader.next_block()? {
@@ -351,7 +354,8 @@ pub fn transfer<W: Write + Send>(
                         // Large objects of one BLOBS entry arrive one member each, before the
                         // list that ends them; spool them so the entry is written whole.
                         pending_blobs = Some(id);
-                        let mut spool = tempfile::NamedTempFile::new().map_err(|e| Error::io("spooling a large object", e))?;
+                        let mut spool =
+                            tempfile::NamedTempFile::new().map_err(|e| Error::io("spooling a large object", e))?;
                         reader.copy_member_to(&mut spool)?;
                         blob_files.push((oid, spool));
                     }
@@ -360,7 +364,8 @@ pub fn transfer<W: Write + Send>(
                             let files = std::mem::take(&mut blob_files);
                             write_blobs(output, id, &mut |put| {
                                 for (oid, file) in &files {
-                                    let mut f = file.reopen().map_err(|e| Error::io("reading a spooled large object", e))?;
+                                    let mut f =
+                                        file.reopen().map_err(|e| Error::io("reading a spooled large object", e))?;
                                     put(*oid, &mut f)?;
                                 }
                                 Ok(())
@@ -443,7 +448,9 @@ fn write_blobs<W: Write + Send>(
     dump_id: DumpId,
     fill: &mut dyn FnMut(&mut PutBlob<'_>) -> Result<()>,
 ) -> Result<()> {
-    let copy = |r: &mut dyn Read, w: &mut dyn Write| io::copy(r, w).map(drop).map_err(|e| Error::io("copying a large object", e));
+    let copy = |r: &mut dyn Read, w: &mut dyn Write| {
+        io::copy(r, w).map(drop).map_err(|e| Error::io("copying a large object", e))
+    };
     match output {
         ArchiveOutput::Custom(w) => {
             let mut blobs = w.begin_blobs_block(dump_id)?;

@@ -285,6 +285,28 @@ mod tests {
     }
 
     #[test]
+    fn conditions_and_templates_read_the_row() {
+        let key = SecretKey::new(b"test key".to_vec()).unwrap();
+        let rules = RuleSet::parse(
+            "[tables.\"public.u\"]\ncolumns.id = \"keep\"\ncolumns.role = \"keep\"\ncolumns.first = { transform = \"hash\", length = 6 }\ncolumns.login = { transform = \"hash\", length = 8, when = \"role <> 'admin'\" }\ncolumns.display = { transform = \"template\", template = \"{first} ({first.original})\" }\n",
+            std::path::Path::new("t.toml"),
+            Some(&key),
+        )
+        .unwrap();
+        let input = b"CREATE TABLE public.u (id integer, role text, first text, login text, display text);\nCOPY public.u (id, role, first, login, display) FROM stdin;\n1\tadmin\tAnn\tann\tx\n2\tuser\tBob\tbob\tx\n3\t\\N\tCy\tcy\t\\N\n\\.\n";
+        for chunk in [1, 7, 1 << 20] {
+            let (out, _) = run(input, &rules, 2, chunk).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let rows: Vec<Vec<&str>> = text.lines().skip(2).take(3).map(|l| l.split('\t').collect()).collect();
+            assert_eq!(rows[0][3], "ann", "admins keep their login");
+            assert_ne!(rows[1][3], "bob");
+            assert_ne!(rows[2][3], "cy", "an unknown condition does not skip the rule");
+            assert_eq!(rows[1][4], format!("{} (Bob)", rows[1][2]));
+            assert_eq!(rows[2][4], "\\N", "NULL stays NULL");
+        }
+    }
+
+    #[test]
     fn decoy_copy_in_a_comment_literal_is_not_data() {
         let input = b"COMMENT ON TABLE public.t IS 'x\nCOPY public.t (a) FROM stdin;\n\\.\n';\nSELECT 1;\n";
         let (out, report) = run(input, &RuleSet::keep_everything(), 1, 3).unwrap();

@@ -188,7 +188,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
             self.base += self.start as u64;
             self.start = 0;
         }
-        let want = self.opts.read_size();
+        // At least as much as is already buffered: a row or statement longer than the read size
+        // then needs a logarithmic number of reads, not a linear one.
+        let want = self.opts.read_size().max(self.buf.len() - self.start);
         self.buf.reserve(want);
         let n = (&mut self.src)
             .take(want as u64)
@@ -429,12 +431,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
                         "input ends inside COPY data (no \\. end marker): the dump is truncated",
                     ));
                 }
-                if region.len() > self.opts.max_row_bytes {
-                    return Err(self.fail_at(
-                        0,
-                        true,
-                        format!("a row is longer than --max-row-bytes ({} bytes)", self.opts.max_row_bytes),
-                    ));
+                // The row being read starts after the last complete one.
+                let row_start = row_cut(region, region.len()).unwrap_or(0);
+                if region.len() - row_start > self.opts.max_row_bytes {
+                    let msg = format!("a row is longer than --max-row-bytes ({} bytes)", self.opts.max_row_bytes);
+                    return Err(self.fail_at(row_start, true, msg));
                 }
                 Ok(Flow::NeedMore)
             }

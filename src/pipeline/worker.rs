@@ -200,6 +200,12 @@ fn rewrite_row_with_context(
             if raw == NULL_FIELD {
                 continue;
             }
+            // Fail closed: the rule is skipped only where its condition is false, not unknown.
+            if let Some(when) = &field.when
+                && when.eval(|c| original_at[c].clone().map(|r| &originals[r])) == Some(false)
+            {
+                continue;
+            }
             let start = rewritten.len();
             let output = if let Some(parts) = &field.template {
                 for part in parts {

@@ -60,6 +60,8 @@ pub struct FieldPlan {
     pub template: Option<Vec<BoundPart>>,
     /// The field whose original value seeds the transform (`by`).
     pub seed: Option<usize>,
+    /// `when`: the rule applies to rows where this is not false.
+    pub when: Option<crate::expr::Bound>,
     /// What the summary says about this column: the transform, and where it came from.
     pub label: String,
 }
@@ -304,9 +306,10 @@ impl<'a> Binder<'a> {
         let mut problems = Vec::new();
         for (name, table) in &self.rules.tables {
             if schema.table(name).is_none() {
-                problems.push(
-                    self.rules_error(table.line, format!("table {name} is not in the dump{}", suggest_table(schema, name))),
-                );
+                problems.push(self.rules_error(
+                    table.line,
+                    format!("table {name} is not in the dump{}", suggest_table(schema, name)),
+                ));
                 continue;
             }
             let columns = schema.columns(name);
@@ -324,9 +327,17 @@ impl<'a> Binder<'a> {
         problems
     }
 
-    /// Templates and `by` must name columns of the table.
+    /// Templates, `by` and `when` must name columns of the table (that carry data).
     fn check_rule_columns(&self, schema: &Schema, table: &QualifiedName, rule: &ColumnRule) -> Result<()> {
         let columns = schema.columns(table);
+        if let Some(expr) = &rule.when {
+            let typed: Vec<(String, String)> = columns
+                .iter()
+                .filter(|(_, generated)| !generated)
+                .map(|(c, _)| (c.clone(), schema.column_type(table, c).unwrap_or("text").to_string()))
+                .collect();
+            expr.bind(&typed).map_err(|e| self.rules_error(rule.line, format!("{table}: `when`: {e}")))?;
+        }
         let named = rule.template.iter().flat_map(|t| t.columns()).chain(rule.by());
         for col in named {
             if !columns.iter().any(|(c, generated)| c == col && !generated) {
@@ -494,6 +505,7 @@ impl<'a> Binder<'a> {
         let mut context: BTreeSet<usize> = BTreeSet::new();
         for f in plan.fields.iter().flatten() {
             context.extend(f.seed);
+            context.extend(f.when.iter().flat_map(|w| w.column_indices()));
             for part in f.template.iter().flatten() {
                 if let BoundPart::Field { index, .. } = part {
                     context.insert(*index);
@@ -554,12 +566,25 @@ impl<'a> Binder<'a> {
             }
         };
         let seed = rule.by().map(index_of).transpose()?;
+        let when = match &rule.when {
+            None => None,
+            Some(expr) => {
+                let columns: Vec<(String, String)> = copy
+                    .columns
+                    .iter()
+                    .map(|c| (c.clone(), schema.column_type(&copy.table, c).unwrap_or("text").to_string()))
+                    .collect();
+                Some(expr.bind(&columns).map_err(|e| {
+                    self.rules_error(rule.line, format!("{}: `when`: {e}", describe(origin.0, origin.1)))
+                })?)
+            }
+        };
         let transform = self.transform(schema, owner, origin, rule)?;
         let mut label = rule.transform.clone();
         if let Some(constraint) = via {
             label.push_str(&format!(", via foreign key {constraint}"));
         }
-        Ok(FieldPlan { transform, template, seed, label })
+        Ok(FieldPlan { transform, template, seed, when, label })
     }
 }
 

@@ -90,8 +90,8 @@ pub struct ColumnRule {
     /// `allow_duplicates = true`: the user accepts that the transform may break a unique
     /// constraint on this column.
     pub allow_duplicates: bool,
-    /// `when = "..."`: apply the rule only to rows matching this condition.
-    pub when: Option<String>,
+    /// `when = "..."`: apply the rule only to rows where this condition is not false.
+    pub when: Option<crate::expr::Expr>,
     /// For `transform = "template"`: the parsed template.
     pub template: Option<Template>,
 }
@@ -291,7 +291,7 @@ fn compile_column(key: Option<&SecretKey>, rule: &toml::Value, line: usize) -> R
     };
     let when = match params.remove("when") {
         None => None,
-        Some(toml::Value::String(s)) => Some(s),
+        Some(toml::Value::String(s)) => Some(crate::expr::parse(&s).map_err(|e| format!("`when`: {e}"))?),
         Some(other) => return Err(format!("`when` must be a string (an SQL condition), got {other}")),
     };
     let template = if name == "template" {
@@ -380,7 +380,9 @@ keep_all = true
             ]
         );
         assert!(t.columns["e"].allow_duplicates);
-        assert_eq!(t.columns["e"].when.as_deref(), Some("a <> 'x'"));
+        assert_eq!(t.columns["e"].when.as_ref().map(|w| w.source()), Some("a <> 'x'"));
+        let e = parse("[tables.\"public.t\"]\ncolumns.e = { transform = \"hash\", when = \"a <> \" }\n").unwrap_err();
+        assert!(e.to_string().starts_with("r.toml:2: public.t.e: `when`: syntax error"), "{e}");
         assert!(parse("[tables.\"public.t\"]\ncolumns.d = { transform = \"template\", template = \"{a\" }\n").is_err());
     }
 

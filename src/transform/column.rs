@@ -116,10 +116,11 @@ pub fn char_count(value: &[u8]) -> usize {
     value.utf8_chunks().map(|c| c.valid().chars().count() + c.invalid().len()).sum()
 }
 
-/// Appends `token` (8 keyed bytes) as 13 base32 characters: 64 bits, so collisions among
-/// billions of distinct tokens stay negligible.
+/// Appends a keyed token: the first 10 bytes (80 bits, as `email`'s local part) of `digest` as 16
+/// base32 characters (`a-z`, `2-7`), so collisions among billions of distinct inputs stay
+/// negligible.
 pub fn push_token(digest: &[u8; 32], out: &mut Vec<u8>) {
-    super::encode::push_base32(&digest[..8], out);
+    super::encode::push_base32(&digest[..10], out);
 }
 
 #[cfg(test)]
@@ -149,5 +150,92 @@ mod tests {
         fit_chars(&mut v, 0, Some(2));
         assert_eq!(v, [b'a', 0xff]);
         assert_eq!(char_count("äb\u{20ac}".as_bytes()), 3);
+    }
+}
+
+/// What kind of values a column type holds, as far as transforms must care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeClass {
+    Text,
+    Integer,
+    Numeric,
+    Boolean,
+    Uuid,
+    DateTime,
+    Bytea,
+    Json,
+    Network,
+    Mac,
+    Array,
+    /// Enums, domains, composite and other types: scrub cannot tell, so it does not object.
+    Other,
+}
+
+impl TypeClass {
+    pub fn of(column_type: &str) -> TypeClass {
+        if is_array(column_type) {
+            return TypeClass::Array;
+        }
+        match base_name(column_type).as_str() {
+            "text" | "character varying" | "varchar" | "character" | "char" | "bpchar" | "citext" | "name" => {
+                TypeClass::Text
+            }
+            "smallint" | "integer" | "bigint" | "int" | "int2" | "int4" | "int8" => TypeClass::Integer,
+            "numeric" | "decimal" | "real" | "double precision" | "float4" | "float8" | "money" => TypeClass::Numeric,
+            "boolean" | "bool" => TypeClass::Boolean,
+            "uuid" => TypeClass::Uuid,
+            "date" | "timestamp without time zone" | "timestamp with time zone" | "timestamp" | "timestamptz" => {
+                TypeClass::DateTime
+            }
+            "bytea" => TypeClass::Bytea,
+            "json" | "jsonb" => TypeClass::Json,
+            "inet" | "cidr" => TypeClass::Network,
+            "macaddr" | "macaddr8" => TypeClass::Mac,
+            _ => TypeClass::Other,
+        }
+    }
+}
+
+/// Refuses a transform whose output a column of `column_type` cannot hold, so a restore does not
+/// fail on the first rewritten row. Transforms that adapt to the type, or whose output depends on
+/// the input (`constant`, `regex_replace`, `mask`, `pattern`), are not judged here.
+pub fn check_output_type(transform: &str, column_type: Option<&str>) -> Result<(), String> {
+    use TypeClass::*;
+    let Some(ty) = column_type else { return Ok(()) };
+    let class = TypeClass::of(ty);
+    let fits: &[TypeClass] = match transform {
+        "hash" | "email" | "first_name" | "last_name" | "full_name" | "phone" | "address" | "street" | "city"
+        | "postcode" | "country" | "company" | "username" | "url" | "lorem" | "path" | "credit_card" | "iban" => {
+            &[Text]
+        }
+        "uuid" | "uuid_v5" => &[Text, Uuid],
+        "int" => &[Text, Integer],
+        "noise" => &[Text, Integer, Numeric],
+        "date_shift" | "date_truncate" => &[Text, DateTime],
+        "ipv4" | "ipv6" => &[Text, Network],
+        "mac" => &[Text, Mac],
+        "json" => &[Text, Json],
+        "array" => &[Array],
+        _ => return Ok(()),
+    };
+    if class == Other || fits.contains(&class) {
+        return Ok(());
+    }
+    Err(format!("transform `{transform}` cannot write values of the column's type `{ty}`"))
+}
+
+#[cfg(test)]
+mod type_tests {
+    use super::*;
+
+    #[test]
+    fn outputs_must_fit_the_column_type() {
+        assert!(check_output_type("hash", Some("integer")).unwrap_err().contains("`integer`"));
+        assert!(check_output_type("hash", Some("character varying(40)")).is_ok());
+        assert!(check_output_type("uuid", Some("uuid")).is_ok());
+        assert!(check_output_type("email", Some("uuid")).is_err());
+        assert!(check_output_type("hash", Some("public.my_domain")).is_ok(), "unknown types are not judged");
+        assert!(check_output_type("constant", Some("integer")).is_ok());
+        assert!(check_output_type("date_shift", Some("timestamp with time zone")).is_ok());
     }
 }

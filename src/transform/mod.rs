@@ -13,9 +13,20 @@
 //! parameters from a [`Spec`], and add an [`Entry`] to [`CATALOGUE`].
 
 mod basic;
+mod column;
+mod contact;
 mod email;
 pub mod encode;
+#[cfg(test)]
+mod examples;
+mod fpe;
+mod ident;
 pub mod key;
+mod person;
+mod rng;
+mod text;
+mod time;
+mod words;
 
 pub use key::{Keyed, SecretKey};
 
@@ -197,7 +208,33 @@ pub const CATALOGUE: &[Entry] = &[
     Entry { name: "hash", params: &["length"], build: basic::build_hash },
     Entry { name: "uuid", params: &[], build: basic::build_uuid },
     Entry { name: "uuid_v5", params: &["namespace"], build: basic::build_uuid_v5 },
-    Entry { name: "email", params: &["keep_domain"], build: email::build },
+    Entry { name: "email", params: &["keep_domain", "keep_domains", "domain", "unique"], build: email::build },
+    Entry { name: "first_name", params: &["locale"], build: person::build_first_name },
+    Entry { name: "last_name", params: &["locale"], build: person::build_last_name },
+    Entry { name: "full_name", params: &["locale"], build: person::build_full_name },
+    Entry { name: "phone", params: &[], build: contact::build_phone },
+    Entry { name: "address", params: &["locale"], build: contact::build_address },
+    Entry { name: "street", params: &["locale"], build: contact::build_street },
+    Entry { name: "city", params: &["locale"], build: contact::build_city },
+    Entry { name: "postcode", params: &[], build: contact::build_postcode },
+    Entry { name: "country", params: &[], build: contact::build_country },
+    Entry { name: "company", params: &[], build: contact::build_company },
+    Entry { name: "username", params: &[], build: contact::build_username },
+    Entry { name: "url", params: &["keep_host"], build: contact::build_url },
+    Entry { name: "ipv4", params: &["keep_prefix"], build: contact::build_ipv4 },
+    Entry { name: "ipv6", params: &["keep_prefix"], build: contact::build_ipv6 },
+    Entry { name: "mac", params: &["keep_oui"], build: contact::build_mac },
+    Entry { name: "credit_card", params: &["keep_prefix"], build: ident::build_credit_card },
+    Entry { name: "iban", params: &[], build: ident::build_iban },
+    Entry { name: "pattern", params: &["unique"], build: ident::build_pattern },
+    Entry { name: "int", params: &["type"], build: ident::build_int },
+    Entry { name: "mask", params: &["keep_first", "keep_last", "char"], build: text::build_mask },
+    Entry { name: "regex_replace", params: &["pattern", "replacement"], build: text::build_regex_replace },
+    Entry { name: "lorem", params: &[], build: text::build_lorem },
+    Entry { name: "path", params: &[], build: text::build_path },
+    Entry { name: "noise", params: &["relative", "absolute", "by"], build: time::build_noise },
+    Entry { name: "date_shift", params: &["max_days", "interval", "by"], build: time::build_date_shift },
+    Entry { name: "date_truncate", params: &["to"], build: time::build_date_truncate },
 ];
 
 /// Builds the transform a spec names; `Ok(None)` is `keep`.
@@ -222,6 +259,7 @@ pub fn build(spec: &Spec<'_>) -> Result<Option<Transform>, String> {
         });
     }
     let (imp, uniqueness) = (entry.build)(spec)?;
+    column::check_output_type(entry.name, spec.column_type)?;
     Ok(Some(Transform { name: entry.name, uniqueness, imp }))
 }
 
