@@ -16,6 +16,9 @@ pub struct TableReport {
     pub rules_from: Option<String>,
     pub rows_in: u64,
     pub rows_out: u64,
+    /// Copied from the archive without being parsed: rows were not counted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub copied_raw: bool,
     pub dropped: bool,
     /// (column, transform) for each rewritten column.
     pub rewritten: Vec<RewrittenColumn>,
@@ -47,16 +50,24 @@ pub struct Report {
 impl Report {
     pub(crate) fn begin_table(&mut self, plan: &TablePlan) {
         self.index.insert(plan.id, self.tables.len());
-        self.begin_table_unnumbered(plan);
+        self.push_table(plan);
     }
 
-    /// Lists a table whose rows are not counted (copied without being parsed).
-    pub(crate) fn begin_table_unnumbered(&mut self, plan: &TablePlan) {
+    /// Lists a table copied without being parsed (its rows are not counted).
+    pub(crate) fn copied_raw(&mut self, plan: &TablePlan) {
+        self.push_table(plan);
+        if let Some(t) = self.tables.last_mut() {
+            t.copied_raw = true;
+        }
+    }
+
+    fn push_table(&mut self, plan: &TablePlan) {
         self.tables.push(TableReport {
             table: plan.table.to_string(),
             rules_from: plan.rules_from.as_ref().map(ToString::to_string),
             rows_in: 0,
             rows_out: 0,
+            copied_raw: false,
             dropped: plan.drop,
             rewritten: plan
                 .rewritten()
@@ -93,7 +104,13 @@ impl Report {
                 t.rewritten.iter().map(|c| format!("{} ({})", c.column, c.transform)).collect::<Vec<_>>().join(", ")
             };
             let inherited = t.rules_from.as_ref().map(|p| format!(" [rules of {p}]")).unwrap_or_default();
-            out.push_str(&format!("{:<width$}  {:>12}  {:>12}  {what}{inherited}\n", t.table, t.rows_in, t.rows_out));
+            let (rows_in, rows_out) = if t.copied_raw {
+                ("-".to_string(), "-".to_string())
+            } else {
+                (t.rows_in.to_string(), t.rows_out.to_string())
+            };
+            let what = if t.copied_raw { "(copied unchanged, not parsed)".to_string() } else { what };
+            out.push_str(&format!("{:<width$}  {rows_in:>12}  {rows_out:>12}  {what}{inherited}\n", t.table));
         }
         let rows_in: u64 = self.tables.iter().map(|t| t.rows_in).sum();
         let rows_out: u64 = self.tables.iter().map(|t| t.rows_out).sum();

@@ -410,7 +410,7 @@ pub fn transfer<W: Write + Send>(
 /// A table copied raw still appears in the summary (its rows are not counted).
 fn count_rows(report: &mut Report, t: Option<&Treatment>) {
     if let Some(Treatment::Rows(plan)) = t {
-        report.begin_table_unnumbered(plan);
+        report.copied_raw(plan);
     }
 }
 
