@@ -117,13 +117,12 @@ pub fn check(rules: &RuleSet, schema: &Schema) -> CheckReport {
     CheckReport { columns, uncovered, problems: problems.iter().map(Error::to_string).collect() }
 }
 
-/// Reads a dump's schema and checks `rules` against it.
+/// Reads a dump's schema (any format) and checks `rules` against it.
 pub fn check_dump(
     rules: &RuleSet,
     input: Option<&std::path::Path>,
     opts: &crate::pipeline::Options,
 ) -> Result<CheckReport> {
-    let input = crate::input::open(input)?;
-    let schema = crate::pipeline::prescan_plain(input.reader, opts)?;
+    let schema = crate::inspect::visit_dump(input, opts, &mut crate::inspect::SchemaOnly)?;
     Ok(check(rules, &schema))
 }

@@ -19,6 +19,7 @@ pub mod copy;
 pub mod error;
 pub mod expr;
 pub mod input;
+pub mod inspect;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

@@ -507,3 +507,91 @@ pub fn algorithm_name(c: ArchiveCompression) -> &'static str {
         Algorithm::Zstd => "zstd",
     }
 }
+
+/// Shows `visitor` an archive's SQL (every TOC entry's definition) and the rows it asks for, and
+/// returns the schema the TOC declares. Reads the data once, in archive order.
+pub fn visit_archive(input: &mut ArchiveInput, visitor: &mut dyn super::Visitor) -> Result<Schema> {
+    let schema = schema_from_toc(input.toc())?;
+    for e in &input.toc().entries {
+        for text in [&e.defn, &e.copy_stmt].into_iter().flatten() {
+            visitor.sql(text)?;
+        }
+    }
+    let copy_of = |toc: &Toc, id: DumpId| -> Option<crate::sql::ddl::CopyStmt> {
+        let entry = toc.entry(id).filter(|e| e.is_table_data())?;
+        match classify(entry.copy_stmt.as_deref()?, true) {
+            Statement::CopyFromStdin(c) => Some(c),
+            _ => None,
+        }
+    };
+    match input {
+        ArchiveInput::Custom(reader) => {
+            while let Some(block) = reader.next_block()? {
+                let Some(copy) = copy_of(reader.toc(), block.dump_id) else { continue };
+                if visitor.table(&copy)? {
+                    let label = label_of(reader.toc(), block.dump_id);
+                    feed_rows(reader.data()?, visitor, &label)?;
+                }
+            }
+        }
+        ArchiveInput::Tar(reader) => {
+            while let Some(member) = reader.next_member()? {
+                let MemberKind::Data { dump_id } = member.kind else { continue };
+                let Some(copy) = copy_of(reader.toc(), dump_id) else { continue };
+                if visitor.table(&copy)? {
+                    let label = label_of(reader.toc(), dump_id);
+                    feed_rows(reader.member_data()?, visitor, &label)?;
+                }
+            }
+        }
+        ArchiveInput::Directory(reader) => {
+            let ids: Vec<DumpId> = reader.toc().data_entries().map(|e| e.dump_id).collect();
+            for id in ids {
+                let Some(copy) = copy_of(reader.toc(), id) else { continue };
+                if visitor.table(&copy)? {
+                    let label = label_of(reader.toc(), id);
+                    feed_rows(reader.open_data(id)?, visitor, &label)?;
+                }
+            }
+        }
+    }
+    Ok(schema)
+}
+
+/// Hands an entry's COPY data to `visitor` in complete rows, up to the end marker or until the
+/// visitor has seen enough.
+fn feed_rows(mut data: impl Read, visitor: &mut dyn super::Visitor, label: &str) -> Result<()> {
+    use crate::copy::block::{EndMarker, find_end_marker, row_cut};
+    const READ: usize = 1 << 20;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ);
+    let mut resume = 0;
+    loop {
+        let want = READ.max(buf.len());
+        let n = (&mut data)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(format!("reading {label}"), e))?;
+        let eof = n == 0;
+        match find_end_marker(&buf, resume, eof) {
+            EndMarker::Found { at, .. } => {
+                if at > 0 {
+                    visitor.rows(&buf[..at])?;
+                }
+                return Ok(());
+            }
+            EndMarker::NotYet { resume: r } => resume = r,
+        }
+        if let Some(cut) = row_cut(&buf, buf.len()) {
+            if !visitor.rows(&buf[..cut])? {
+                return Ok(());
+            }
+            buf.drain(..cut);
+            resume = 0;
+        }
+        if eof {
+            return Err(Error::Usage(format!(
+                "{label}: the data ends without the \\. end marker: the archive is truncated"
+            )));
+        }
+    }
+}

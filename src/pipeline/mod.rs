@@ -13,6 +13,7 @@
 
 pub mod archive;
 mod plain;
+pub use plain::Visitor;
 pub mod worker;
 
 use std::io::{Read, Write};
@@ -82,6 +83,16 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
     let run = plain::Run { opts, rules: &rules, key: None, progress: &progress };
     plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).scan()
+}
+
+/// Reads a plain dump like [`prescan_plain`], showing `visitor` its SQL text and rows.
+pub fn visit_plain<R: Read>(input: R, opts: &Options, visitor: &mut dyn Visitor) -> Result<Schema> {
+    let rules = RuleSet::keep_everything();
+    let progress = Progress::hidden();
+    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
+    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
+    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress };
+    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).visit(visitor)
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan

@@ -101,6 +101,20 @@ pub(super) struct PlainReader<'a, R> {
     progress: &'a Progress,
     /// Only learn the schema: nothing is planned, processed or sent.
     scan_only: bool,
+    /// In scan mode, who is shown the text and rows.
+    visitor: Option<&'a mut dyn Visitor>,
+    /// The visitor wants the rows of the current COPY block.
+    visiting: bool,
+}
+
+/// Sees a dump's contents in order during a scan: the SQL text outside COPY data and the rows of
+/// each COPY block (complete rows, raw COPY text with line endings).
+pub trait Visitor {
+    fn sql(&mut self, text: &[u8]) -> Result<()>;
+    /// A COPY block starts; answer whether its rows are wanted.
+    fn table(&mut self, copy: &crate::sql::ddl::CopyStmt) -> Result<bool>;
+    /// Complete rows of the current block; answer whether more are wanted.
+    fn rows(&mut self, rows: &[u8]) -> Result<bool>;
 }
 
 /// The channel to the writer closed: the writer already has the error to report.
@@ -141,7 +155,15 @@ impl<'a, R: Read> PlainReader<'a, R> {
             jobs,
             progress,
             scan_only: false,
+            visitor: None,
+            visiting: false,
         }
+    }
+
+    /// Like [`Self::scan`], showing `visitor` the SQL text and the rows it asks for.
+    pub(super) fn visit(mut self, visitor: &'a mut dyn Visitor) -> Result<Schema> {
+        self.visitor = Some(visitor);
+        self.scan()
     }
 
     /// Reads the whole input only to learn its schema (tables, constraints, types), skipping
@@ -240,6 +262,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     fn consume_text(&mut self, len: usize) -> Result<()> {
         if self.scan_only {
+            if let Some(v) = self.visitor.as_mut() {
+                v.sql(&self.buf[self.start..self.start + len])?;
+            }
             self.start += len;
             return Ok(());
         }
@@ -369,6 +394,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     fn begin_copy(&mut self, copy: crate::sql::ddl::CopyStmt) -> Result<()> {
         if self.scan_only {
+            self.visiting = match self.visitor.as_mut() {
+                Some(v) => v.table(&copy)?,
+                None => false,
+            };
             let plan = Arc::new(TablePlan::identity(copy.table, copy.columns));
             self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
             return Ok(());
@@ -445,6 +474,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
     /// Hands `buf[start..start + len]` to a worker without copying it.
     fn send_chunk(&mut self, len: usize) -> Result<()> {
         if self.scan_only {
+            if self.visiting
+                && let Some(v) = self.visitor.as_mut()
+            {
+                self.visiting = v.rows(&self.buf[self.start..self.start + len])?;
+            }
             self.start += len;
             self.copy.as_mut().expect("in a COPY block").scanned = 0;
             return Ok(());

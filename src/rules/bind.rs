@@ -41,6 +41,11 @@ pub enum Source<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// Whether the column's values are rewritten (or nulled) in the output.
+    pub fn rewrites(&self) -> bool {
+        self.rewriting_rule().is_some()
+    }
+
     /// The rule that rewrites the column, if any.
     fn rewriting_rule(&self) -> Option<&'a ColumnRule> {
         match self {
