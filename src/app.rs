@@ -17,6 +17,7 @@ use crate::archive::custom::{CustomReader, CustomWriter};
 use crate::archive::directory::{DirectoryReader, DirectoryWriter};
 use crate::archive::tar::{TarOptions, TarReader, TarWriter};
 use crate::input::{Input, Opened};
+use crate::manifest;
 use crate::output::{DumpFormat, OutputCompression, Sink};
 use crate::pipeline::Options;
 use crate::pipeline::archive::{
@@ -27,6 +28,7 @@ use crate::report::Report;
 use crate::rules::RuleSet;
 use crate::rules::schema::Schema;
 use crate::transform::SecretKey;
+use std::io::Write;
 
 /// When to draw progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,15 @@ impl RunContext<'_> {
         Interruptible { inner, flag: self.interrupted.clone() }
     }
 
+    /// The manifest settings, when the rules change anything (a run that changes nothing writes
+    /// its input unchanged, without a manifest).
+    fn manifest_settings(&self) -> Result<Option<manifest::Settings>> {
+        if !manifest::rules_change_data(self.rules) {
+            return Ok(None);
+        }
+        manifest::settings(self.rules, self.key).map(Some)
+    }
+
     /// The compression of a plain output: `-Z`, else the `-o` extension, else none.
     fn plain_compression(&self) -> OutputCompression {
         self.config
@@ -158,8 +169,19 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
     };
     let mut sink = Sink::create(config.output.as_deref(), ctx.plain_compression(), config.options.jobs)?;
     let reader = ctx.interruptible(input.reader);
-    let report =
-        crate::pipeline::run_plain(reader, &mut sink, ctx.rules, ctx.key, schema, &config.options, ctx.progress)?;
+    let header = ctx.manifest_settings()?.map(|s| manifest::plain_header(&s));
+    let pipeline_ctx = crate::pipeline::Context {
+        rules: ctx.rules,
+        key: ctx.key,
+        opts: &config.options,
+        progress: ctx.progress,
+        manifest_header: header.as_deref(),
+    };
+    let report = crate::pipeline::run_plain(reader, &mut sink, schema, &pipeline_ctx)?;
+    if header.is_some() {
+        sink.write_all(&manifest::plain_trailer(&manifest::tables(&report)))
+            .map_err(|e| Error::io("writing output", e))?;
+    }
     sink.finish()?;
     Ok(report)
 }
@@ -185,7 +207,14 @@ fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
         (_, None) => None,
     };
     let run = ArchiveRun { rules: ctx.rules, key: ctx.key, opts: &config.options, progress: ctx.progress };
-    let prepared = prepare(input.toc(), &run, compression)?;
+    let mut prepared = prepare(input.toc(), &run, compression)?;
+    let settings = ctx.manifest_settings()?;
+    if let Some(settings) = &settings
+        && matches!(format, DumpFormat::Custom | DumpFormat::Tar)
+    {
+        let planned = manifest::Manifest { settings: settings.clone(), tables: prepared.planned_tables() };
+        prepared.add_manifest_entry(&planned);
+    }
     let output = config.output.as_deref();
     let mut report = match format {
         DumpFormat::Custom => write_custom(output, &mut input, &prepared, &run)?,
@@ -198,7 +227,7 @@ fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
             sink.finish()?;
             report
         }
-        DumpFormat::Directory => write_directory(output, &mut input, &prepared, &run)?,
+        DumpFormat::Directory => write_directory(output, &mut input, &prepared, &run, settings)?,
         DumpFormat::Plain => write_plain_via_pg_restore(ctx, &mut input, &prepared, &run)?,
     };
     report.notes.extend(prepared.notes.iter().cloned());
@@ -261,6 +290,7 @@ fn write_directory(
     input: &mut ArchiveInput,
     prepared: &Prepared,
     run: &ArchiveRun<'_>,
+    settings: Option<manifest::Settings>,
 ) -> Result<Report> {
     let target = output.ok_or_else(|| Error::Usage("a directory archive needs -o DIRECTORY".into()))?;
     if target.exists() && std::fs::read_dir(target).map(|mut d| d.next().is_some()).unwrap_or(true) {
@@ -281,6 +311,11 @@ fn write_directory(
         ArchiveOutput::<std::io::Sink>::Directory(DirectoryWriter::create(&build, prepared.toc().clone())?);
     let report = transfer(input, &mut writer, prepared, run)?;
     writer.finish()?;
+    if let Some(settings) = settings {
+        let full = manifest::Manifest { settings, tables: manifest::tables(&report) };
+        let json = serde_json::to_vec_pretty(&full).expect("the manifest serializes");
+        std::fs::write(build.join(manifest::FILE_NAME), json).map_err(|e| Error::io("writing the manifest", e))?;
+    }
     if target.exists() {
         std::fs::remove_dir(target).map_err(|e| Error::io(format!("replacing {}", target.display()), e))?;
     }

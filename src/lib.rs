@@ -20,6 +20,7 @@ pub mod error;
 pub mod expr;
 pub mod input;
 pub mod inspect;
+pub mod manifest;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

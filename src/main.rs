@@ -112,6 +112,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
         format: CheckFormat,
     },
+    /// Print the manifest of an artifact scrub wrote (any format): scrub version, rules hash,
+    /// key fingerprint, and what happened to each table. Exits with status 1 when there is none.
+    Manifest {
+        /// The artifact: a plain script, a custom or tar archive, or a directory archive.
+        #[arg(value_name = "ARTIFACT")]
+        artifact: PathBuf,
+    },
     /// Prove that a sanitized dump leaks nothing: search it for every original value of every
     /// column the rules rewrite (and every name in --names), in every column of every table and
     /// in the SQL outside COPY data. Exits with status 3 when anything is found.
@@ -206,6 +213,17 @@ fn main() -> ExitCode {
 
 fn run_command(command: Command) -> ExitCode {
     match command {
+        Command::Manifest { artifact } => match scrub::manifest::read(&artifact) {
+            Ok(Some(m)) => {
+                println!("{}", serde_json::to_string_pretty(&m).expect("the manifest serializes"));
+                ExitCode::SUCCESS
+            }
+            Ok(None) => {
+                eprintln!("scrub: {} carries no scrub manifest", artifact.display());
+                ExitCode::from(1)
+            }
+            Err(e) => fail(&e),
+        },
         Command::Verify { original, sanitized, rules, names, min_length, format } => {
             run_verify(original, sanitized, rules, names, min_length, format)
         }

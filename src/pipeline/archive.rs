@@ -249,6 +249,49 @@ impl Prepared {
     pub fn toc(&self) -> &Toc {
         &self.toc
     }
+
+    /// Each table's planned treatment, for a manifest written before the data.
+    pub fn planned_tables(&self) -> Vec<crate::manifest::TableEntry> {
+        self.treatments
+            .iter()
+            .filter_map(|(_, t)| match t {
+                Treatment::Rows(plan) => Some(crate::manifest::TableEntry {
+                    table: plan.table.to_string(),
+                    rows_in: None,
+                    rows_out: None,
+                    dropped: plan.drop,
+                    rewritten: plan.rewritten().into_iter().map(|(c, t)| format!("{c}: {t}")).collect(),
+                }),
+                Treatment::Copy => None,
+            })
+            .collect()
+    }
+
+    /// Adds a TOC entry carrying `manifest` in its tag: a COMMENT with an empty definition, so
+    /// pg_restore lists it and restores nothing from it.
+    pub fn add_manifest_entry(&mut self, manifest: &crate::manifest::Manifest) {
+        let dump_id = self.toc.entries.iter().map(|e| e.dump_id).max().unwrap_or(0) + 1;
+        self.toc.entries.push(TocEntry {
+            dump_id,
+            had_dumper: false,
+            tableoid: Some(b"0".to_vec()),
+            oid: Some(b"0".to_vec()),
+            tag: Some(crate::manifest::toc_tag(manifest).into_bytes()),
+            desc: Some(b"COMMENT".to_vec()),
+            section: crate::archive::toc::Section::None,
+            defn: Some(Vec::new()),
+            drop_stmt: Some(Vec::new()),
+            copy_stmt: None,
+            namespace: None,
+            tablespace: None,
+            tableam: None,
+            relkind: 0,
+            owner: None,
+            with_oids: Some(b"false".to_vec()),
+            dependencies: Vec::new(),
+            extra: crate::archive::toc::TocExtra::Filename(Some(String::new())),
+        });
+    }
 }
 
 /// Copies one entry's decompressed data through the pipeline (or unchanged) into `out`.

@@ -81,7 +81,7 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
     let progress = Progress::hidden();
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress };
+    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
     plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).scan()
 }
 
@@ -91,24 +91,29 @@ pub fn visit_plain<R: Read>(input: R, opts: &Options, visitor: &mut dyn Visitor)
     let progress = Progress::hidden();
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress };
+    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
     plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).visit(visitor)
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
 /// learnt (empty when the input can be read only once).
-pub fn run_plain<R: Read, W: Write + Send>(
-    input: R,
-    output: W,
-    rules: &RuleSet,
-    key: Option<&SecretKey>,
-    schema: Schema,
-    opts: &Options,
-    progress: &Progress,
-) -> Result<Report> {
+pub fn run_plain<R: Read, W: Write + Send>(input: R, output: W, schema: Schema, ctx: &Context<'_>) -> Result<Report> {
+    let Context { rules, key, opts, progress, manifest_header } = *ctx;
     run_ordered(output, opts, |items, jobs| {
-        plain::PlainReader::new(input, plain::Run { opts, rules, key, progress }, schema, items, jobs).run()
+        let run = plain::Run { opts, rules, key, progress, manifest_header };
+        plain::PlainReader::new(input, run, schema, items, jobs).run()
     })
+}
+
+/// What a plain run needs besides its input and output.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub rules: &'a RuleSet,
+    pub key: Option<&'a SecretKey>,
+    pub opts: &'a Options,
+    pub progress: &'a Progress,
+    /// A comment block to put after pg_dump's header (the manifest), if any.
+    pub manifest_header: Option<&'a [u8]>,
 }
 
 /// Processes one table's COPY data as an archive stores it (rows, the `\.` line, trailing
@@ -123,7 +128,7 @@ pub fn run_copy_data<R: Read, W: Write + Send>(
 ) -> Result<Report> {
     let rules = RuleSet::keep_everything();
     run_ordered(output, opts, |items, jobs| {
-        let run = plain::Run { opts, rules: &rules, key: None, progress };
+        let run = plain::Run { opts, rules: &rules, key: None, progress, manifest_header: None };
         plain::PlainReader::new(input, run, Schema::default(), items, jobs).run_copy_data(plan)
     })
 }
@@ -226,7 +231,9 @@ mod tests {
         let opts = Options { jobs, chunk_size, ..Options::default() };
         let mut out = Vec::new();
         let key = SecretKey::new(b"test key".to_vec()).unwrap();
-        let report = run_plain(input, &mut out, rules, Some(&key), Schema::default(), &opts, &Progress::hidden())?;
+        let progress = Progress::hidden();
+        let ctx = Context { rules, key: Some(&key), opts: &opts, progress: &progress, manifest_header: None };
+        let report = run_plain(input, &mut out, Schema::default(), &ctx)?;
         Ok((out, report))
     }
 

@@ -55,6 +55,7 @@ pub(super) struct Run<'a> {
     pub rules: &'a RuleSet,
     pub key: Option<&'a SecretKey>,
     pub progress: &'a Progress,
+    pub manifest_header: Option<&'a [u8]>,
 }
 
 /// Refuses a client encoding whose characters can contain the byte 0x5C.
@@ -101,6 +102,8 @@ pub(super) struct PlainReader<'a, R> {
     progress: &'a Progress,
     /// Only learn the schema: nothing is planned, processed or sent.
     scan_only: bool,
+    /// Inserted into the held-back text when it is released.
+    manifest_header: Option<&'a [u8]>,
     /// In scan mode, who is shown the text and rows.
     visitor: Option<&'a mut dyn Visitor>,
     /// The visitor wants the rows of the current COPY block.
@@ -132,7 +135,7 @@ fn count_lines(bytes: &[u8]) -> u64 {
 
 impl<'a, R: Read> PlainReader<'a, R> {
     pub(super) fn new(src: R, run: Run<'a>, schema: Schema, items: Sender<Item>, jobs: Sender<Job>) -> Self {
-        let Run { opts, rules, key, progress } = run;
+        let Run { opts, rules, key, progress, manifest_header } = run;
         PlainReader {
             src,
             buf: Vec::with_capacity(opts.chunk_size),
@@ -155,6 +158,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
             jobs,
             progress,
             scan_only: false,
+            manifest_header,
             visitor: None,
             visiting: false,
         }
@@ -387,6 +391,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
             for warning in self.binder.check(&self.schema)? {
                 self.progress.warn(format!("column not covered by the rules, copied unchanged: {warning}"));
             }
+        }
+        if let Some(header) = self.manifest_header {
+            let at = crate::manifest::header_position(&self.pending);
+            self.pending.splice(at..at, header.iter().copied());
         }
         self.holding = false;
         Ok(())
