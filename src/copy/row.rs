@@ -81,3 +81,99 @@ mod tests {
         assert!(split_row(b"1\\\rx", &mut spans).is_ok());
     }
 }
+
+/// Checks, in one pass, that `data` holds whole LF-ended rows of `ncols` fields each, and counts
+/// them: (rows, newlines). `None` when anything is unusual (a carriage return, a wrong field
+/// count, an end marker after data, a trailing backslash); [`split_row`] then finds and names the
+/// problem. This is the path of every row no rule touches, so it stores nothing per field.
+pub fn count_rows(data: &[u8], ncols: usize) -> Option<(u64, u64)> {
+    if ncols == 0 || data.last() != Some(&b'\n') || memchr::memchr(b'\r', data).is_some() {
+        return None;
+    }
+    let (mut rows, mut lines, mut fields) = (0u64, 0u64, 1usize);
+    let (mut escaped_until, mut rows_end) = (0, 0);
+    for j in memchr::memchr3_iter(b'\n', b'\t', b'\\', data) {
+        if j < escaped_until {
+            continue;
+        }
+        match data[j] {
+            b'\t' => fields += 1,
+            b'\\' => {
+                match data.get(j + 1) {
+                    None => return None,
+                    Some(b'.') if data.get(j + 2) == Some(&b'\n') => return None,
+                    Some(b'\n') => lines += 1,
+                    Some(_) => {}
+                }
+                escaped_until = j + 2;
+            }
+            _ => {
+                if fields != ncols {
+                    return None;
+                }
+                rows += 1;
+                lines += 1;
+                fields = 1;
+                rows_end = j + 1;
+            }
+        }
+    }
+    (rows_end == data.len()).then_some((rows, lines))
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The slow path's answer: split every row.
+    fn oracle(data: &[u8], ncols: usize) -> Option<(u64, u64)> {
+        let mut spans = Vec::new();
+        let mut rows = 0;
+        let mut lines = 0;
+        let mut start = 0;
+        let mut i = 0;
+        while i < data.len() {
+            match data[i] {
+                b'\\' => i += 2,
+                b'\n' => {
+                    lines += 1;
+                    let row = &data[start..i];
+                    split_row(row, &mut spans).ok()?;
+                    if spans.len() != ncols {
+                        return None;
+                    }
+                    rows += 1;
+                    start = i + 1;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        let escaped_lfs = data.windows(2).enumerate().filter(|(k, w)| w == b"\\\n" && !crate::copy::block::is_escaped(data, *k)).count();
+        (start == data.len() && i == data.len()).then_some((rows, lines + escaped_lfs as u64))
+    }
+
+    #[test]
+    fn counts_rows_and_refuses_anything_odd() {
+        assert_eq!(count_rows(b"1\ta\n2\t\\N\n", 2), Some((2, 2)));
+        assert_eq!(count_rows(b"1\ta\\\nb\n", 2), Some((1, 2)));
+        assert_eq!(count_rows(b"1\ta\\\tb\n", 2), Some((1, 1)));
+        assert_eq!(count_rows(b"1\ta\n2\n", 2), None);
+        assert_eq!(count_rows(b"1\ta\\.\n", 2), None);
+        assert_eq!(count_rows(b"1\ta\r\n", 2), None);
+        assert_eq!(count_rows(b"1\ta", 2), None);
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_splitting_every_row(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\t'), Just(b'\\'), Just(b'.'), Just(b'a')], 0..40),
+            ncols in 1usize..4,
+        ) {
+            if let Some(counted) = count_rows(&data, ncols) {
+                prop_assert_eq!(Some(counted), oracle(&data, ncols));
+            }
+        }
+    }
+}

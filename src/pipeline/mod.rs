@@ -28,7 +28,7 @@ use crate::rules::RuleSet;
 use crate::rules::bind::TablePlan;
 use crate::rules::schema::Schema;
 use crate::transform::SecretKey;
-use worker::{Chunk, ChunkError, Processed, Scratch};
+use worker::{Chunk, ChunkError, Pool, Processed, Scratch};
 
 /// Tuning knobs. None of them changes the output.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
     let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
-    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).scan()
+    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).scan()
 }
 
 /// Reads a plain dump like [`prescan_plain`], showing `visitor` its SQL text and rows.
@@ -92,16 +92,16 @@ pub fn visit_plain<R: Read>(input: R, opts: &Options, visitor: &mut dyn Visitor)
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
     let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
-    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx).visit(visitor)
+    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).visit(visitor)
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
 /// learnt (empty when the input can be read only once).
 pub fn run_plain<R: Read, W: Write + Send>(input: R, output: W, schema: Schema, ctx: &Context<'_>) -> Result<Report> {
     let Context { rules, key, opts, progress, manifest_header } = *ctx;
-    run_ordered(output, opts, |items, jobs| {
+    run_ordered(output, opts, |items, jobs, pool| {
         let run = plain::Run { opts, rules, key, progress, manifest_header };
-        plain::PlainReader::new(input, run, schema, items, jobs).run()
+        plain::PlainReader::new(input, run, schema, items, jobs, pool).run()
     })
 }
 
@@ -127,9 +127,9 @@ pub fn run_copy_data<R: Read, W: Write + Send>(
     progress: &Progress,
 ) -> Result<Report> {
     let rules = RuleSet::keep_everything();
-    run_ordered(output, opts, |items, jobs| {
+    run_ordered(output, opts, |items, jobs, pool| {
         let run = plain::Run { opts, rules: &rules, key: None, progress, manifest_header: None };
-        plain::PlainReader::new(input, run, Schema::default(), items, jobs).run_copy_data(plan)
+        plain::PlainReader::new(input, run, Schema::default(), items, jobs, pool).run_copy_data(plan)
     })
 }
 
@@ -137,29 +137,32 @@ pub fn run_copy_data<R: Read, W: Write + Send>(
 fn run_ordered<W: Write + Send>(
     output: W,
     opts: &Options,
-    produce: impl FnOnce(Sender<Item>, Sender<Job>),
+    produce: impl FnOnce(Sender<Item>, Sender<Job>, Pool),
 ) -> Result<Report> {
     let jobs = opts.jobs.max(1);
     let (item_tx, item_rx) = crossbeam_channel::bounded::<Item>(2 * jobs + 2);
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
+    let pool = Pool::new(4 * jobs + 8);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let job_rx = job_rx.clone();
+            let pool = pool.clone();
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 for (chunk, plan, reply) in job_rx {
-                    let _ = reply.send(worker::process(chunk, &plan, &mut scratch));
+                    let _ = reply.send(worker::process(chunk, &plan, &mut scratch, &pool));
                 }
             });
         }
         drop(job_rx);
-        let writer = scope.spawn(move || write_in_order(item_rx, output));
-        produce(item_tx, job_tx);
+        let writer_pool = pool.clone();
+        let writer = scope.spawn(move || write_in_order(item_rx, output, &writer_pool));
+        produce(item_tx, job_tx, pool);
         writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
-fn write_in_order<W: Write>(items: Receiver<Item>, mut out: W) -> Result<Report> {
+fn write_in_order<W: Write>(items: Receiver<Item>, mut out: W, pool: &Pool) -> Result<Report> {
     let mut report = Report::default();
     let mut line: u64 = 1;
     let write = |out: &mut W, bytes: &[u8]| out.write_all(bytes).map_err(|e| Error::io("writing output", e));
@@ -184,6 +187,7 @@ fn write_in_order<W: Write>(items: Receiver<Item>, mut out: W) -> Result<Report>
                 line += processed.lines;
                 report.rows(&plan, processed.rows_in, processed.rows_out);
                 write(&mut out, &processed.buf[processed.start..])?;
+                pool.give(processed.buf);
             }
             Item::Fail(mut err) => {
                 if let Error::Input { pos, .. } = err.as_mut() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::worker::Chunk;
+use super::worker::{Chunk, Pool};
 use super::{Item, Job, Options};
 use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
 use crate::error::{Error, Position, Result};
@@ -102,6 +102,8 @@ pub(super) struct PlainReader<'a, R> {
     progress: &'a Progress,
     /// Only learn the schema: nothing is planned, processed or sent.
     scan_only: bool,
+    /// Buffers to reuse for chunks.
+    pool: Pool,
     /// Inserted into the held-back text when it is released.
     manifest_header: Option<&'a [u8]>,
     /// In scan mode, who is shown the text and rows.
@@ -134,7 +136,14 @@ fn count_lines(bytes: &[u8]) -> u64 {
 }
 
 impl<'a, R: Read> PlainReader<'a, R> {
-    pub(super) fn new(src: R, run: Run<'a>, schema: Schema, items: Sender<Item>, jobs: Sender<Job>) -> Self {
+    pub(super) fn new(
+        src: R,
+        run: Run<'a>,
+        schema: Schema,
+        items: Sender<Item>,
+        jobs: Sender<Job>,
+        pool: Pool,
+    ) -> Self {
         let Run { opts, rules, key, progress, manifest_header } = run;
         PlainReader {
             src,
@@ -158,6 +167,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
             jobs,
             progress,
             scan_only: false,
+            pool,
             manifest_header,
             visitor: None,
             visiting: false,
@@ -216,13 +226,26 @@ impl<'a, R: Read> PlainReader<'a, R> {
         }
         // At least as much as is already buffered: a row or statement longer than the read size
         // then needs a logarithmic number of reads, not a linear one.
-        let want = self.opts.read_size().max(self.buf.len() - self.start);
-        self.buf.reserve(want);
-        let n = (&mut self.src)
-            .take(want as u64)
-            .read_to_end(&mut self.buf)
-            .map_err(|e| Error::io(format!("reading input at byte {}", self.base + self.buf.len() as u64), e))?;
-        self.eof = n == 0;
+        let want = self.opts.read_size().max(self.buf.len());
+        let old = self.buf.len();
+        // Reading straight into the buffer (rather than through `read_to_end`, whose small probe
+        // reads would go through the input's own buffer) saves a copy of every byte.
+        self.buf.resize(old + want, 0);
+        let mut filled = 0;
+        while filled < want {
+            match self.src.read(&mut self.buf[old + filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(old + filled);
+                    let at = self.base + self.buf.len() as u64;
+                    return Err(Error::io(format!("reading input at byte {at}"), e));
+                }
+            }
+        }
+        self.buf.truncate(old + filled);
+        self.eof = filled == 0;
         self.progress.advance(self.copy.as_ref().map(|c| &c.plan.table));
         Ok(())
     }
@@ -493,7 +516,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
         }
         self.flush_text(true)?;
         let cut = self.start + len;
-        let mut next = Vec::with_capacity((self.buf.len() - cut) + self.opts.read_size());
+        let mut next = self.pool.take((self.buf.len() - cut) + self.opts.read_size());
         next.extend_from_slice(&self.buf[cut..]);
         let mut rows = std::mem::replace(&mut self.buf, next);
         rows.truncate(cut);

@@ -24,6 +24,7 @@ mod ident;
 pub mod key;
 mod person;
 mod rng;
+mod structured;
 mod text;
 mod time;
 mod words;
@@ -235,6 +236,9 @@ pub const CATALOGUE: &[Entry] = &[
     Entry { name: "noise", params: &["relative", "absolute", "by"], build: time::build_noise },
     Entry { name: "date_shift", params: &["max_days", "interval", "by"], build: time::build_date_shift },
     Entry { name: "date_truncate", params: &["to"], build: time::build_date_truncate },
+    Entry { name: "array", params: &["element"], build: structured::build_array },
+    Entry { name: "composite", params: &["fields"], build: structured::build_composite },
+    Entry { name: "json", params: &["paths"], build: structured::build_json },
 ];
 
 /// Builds the transform a spec names; `Ok(None)` is `keep`.
