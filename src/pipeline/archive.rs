@@ -463,22 +463,17 @@ fn write_data<W: Write + Send>(
     dump_id: DumpId,
     fill: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
 ) -> Result<()> {
+    macro_rules! fill_one {
+        ($data:expr) => {{
+            let mut data = $data;
+            fill(&mut data)?;
+            data.finish()?;
+        }};
+    }
     match output {
-        ArchiveOutput::Custom(w) => {
-            let mut data = w.begin_data_block(dump_id)?;
-            fill(&mut data)?;
-            data.finish()?;
-        }
-        ArchiveOutput::Tar(w) => {
-            let mut data = w.begin_data(dump_id)?;
-            fill(&mut data)?;
-            data.finish()?;
-        }
-        ArchiveOutput::Directory(w) => {
-            let mut data = w.begin_data(dump_id)?;
-            fill(&mut data)?;
-            data.finish()?;
-        }
+        ArchiveOutput::Custom(w) => fill_one!(w.begin_data_block(dump_id)?),
+        ArchiveOutput::Tar(w) => fill_one!(w.begin_data(dump_id)?),
+        ArchiveOutput::Directory(w) => fill_one!(w.begin_data(dump_id)?),
     }
     Ok(())
 }
@@ -494,34 +489,22 @@ fn write_blobs<W: Write + Send>(
     let copy = |r: &mut dyn Read, w: &mut dyn Write| {
         io::copy(r, w).map(drop).map_err(|e| Error::io("copying a large object", e))
     };
+    // The three writers have the same shape but no common trait.
+    macro_rules! put_all {
+        ($blobs:expr) => {{
+            let mut blobs = $blobs;
+            fill(&mut |oid, data| {
+                let mut out = blobs.begin_blob(oid)?;
+                copy(data, &mut out)?;
+                out.finish().map_err(Error::from)
+            })?;
+            blobs.finish()?;
+        }};
+    }
     match output {
-        ArchiveOutput::Custom(w) => {
-            let mut blobs = w.begin_blobs_block(dump_id)?;
-            fill(&mut |oid, data| {
-                let mut out = blobs.begin_blob(oid)?;
-                copy(data, &mut out)?;
-                out.finish().map_err(Error::from)
-            })?;
-            blobs.finish()?;
-        }
-        ArchiveOutput::Tar(w) => {
-            let mut blobs = w.begin_blobs(dump_id)?;
-            fill(&mut |oid, data| {
-                let mut out = blobs.begin_blob(oid)?;
-                copy(data, &mut out)?;
-                out.finish().map_err(Error::from)
-            })?;
-            blobs.finish()?;
-        }
-        ArchiveOutput::Directory(w) => {
-            let mut blobs = w.begin_blobs(dump_id)?;
-            fill(&mut |oid, data| {
-                let mut out = blobs.begin_blob(oid)?;
-                copy(data, &mut out)?;
-                out.finish().map_err(Error::from)
-            })?;
-            blobs.finish()?;
-        }
+        ArchiveOutput::Custom(w) => put_all!(w.begin_blobs_block(dump_id)?),
+        ArchiveOutput::Tar(w) => put_all!(w.begin_blobs(dump_id)?),
+        ArchiveOutput::Directory(w) => put_all!(w.begin_blobs(dump_id)?),
     }
     Ok(())
 }
