@@ -61,8 +61,9 @@ pub const SECRET_ENV: &str = "SCRUB_SECRET";
 pub fn load_key(secret_file: Option<&std::path::Path>) -> Result<Option<SecretKey>> {
     let bytes = match secret_file {
         Some(path) => {
-            let mut bytes =
-                std::fs::read(path).map_err(|e| Error::io(format!("reading the secret file {}", path.display()), e))?;
+            // A key problem is a usage error (status 2), like a missing or empty key.
+            let mut bytes = std::fs::read(path)
+                .map_err(|e| Error::Usage(format!("reading the secret file {}: {e}", path.display())))?;
             // A trailing newline from `echo` or an editor is not part of the key.
             while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 bytes.pop();
@@ -179,8 +180,9 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
     };
     let report = crate::pipeline::run_plain(reader, &mut sink, schema, &pipeline_ctx)?;
     if header.is_some() {
-        sink.write_all(&manifest::plain_trailer(&manifest::tables(&report)))
-            .map_err(|e| Error::io("writing output", e))?;
+        let trailer = manifest::plain_trailer(&manifest::tables(&report));
+        let trailer = if report.crlf { manifest::to_crlf(&trailer) } else { trailer };
+        sink.write_all(&trailer).map_err(|e| Error::io("writing output", e))?;
     }
     sink.finish()?;
     Ok(report)
@@ -301,11 +303,13 @@ fn write_directory(
         _ => Path::new("."),
     };
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".scrub-partial")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+    // Registered, so that SIGINT/SIGTERM removes it whatever the run is blocked on.
+    let staging = crate::cleanup::create(true, || {
+        let dir = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".scrub-partial").tempdir_in(parent)?;
+        let path = dir.path().to_path_buf();
+        Ok((dir, path))
+    })
+    .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
     let build = staging.path().join("archive");
     let mut writer =
         ArchiveOutput::<std::io::Sink>::Directory(DirectoryWriter::create(&build, prepared.toc().clone())?);
@@ -316,10 +320,13 @@ fn write_directory(
         let json = serde_json::to_vec_pretty(&full).expect("the manifest serializes");
         std::fs::write(build.join(manifest::FILE_NAME), json).map_err(|e| Error::io("writing the manifest", e))?;
     }
-    if target.exists() {
-        std::fs::remove_dir(target).map_err(|e| Error::io(format!("replacing {}", target.display()), e))?;
-    }
-    std::fs::rename(&build, target).map_err(|e| Error::io(format!("moving the archive to {}", target.display()), e))?;
+    crate::cleanup::commit(|| {
+        if target.exists() {
+            std::fs::remove_dir(target)?;
+        }
+        std::fs::rename(&build, target)
+    })
+    .map_err(|e| Error::io(format!("moving the archive to {}", target.display()), e))?;
     Ok(report)
 }
 
@@ -334,7 +341,9 @@ fn write_plain_via_pg_restore(
 ) -> Result<Report> {
     let mut toc = prepared.toc().clone();
     toc.header.compression = archive_compression(OutputCompression::None, toc.header.version).0;
-    let temp = tempfile::NamedTempFile::new().map_err(|e| Error::io("creating a temporary archive", e))?;
+    let temp = crate::cleanup::named_temp_file(".scrub-archive.").map_err(|e| {
+        Error::io(format!("creating a temporary archive in {}", crate::cleanup::temp_dir().display()), e)
+    })?;
     let file = temp.as_file().try_clone().map_err(|e| Error::io("opening the temporary archive", e))?;
     let mut writer = ArchiveOutput::Custom(CustomWriter::new(file, toc)?);
     let report = transfer(input, &mut writer, prepared, run)?;

@@ -15,6 +15,7 @@
 pub mod app;
 pub mod archive;
 pub mod check;
+pub mod cleanup;
 pub mod copy;
 pub mod error;
 pub mod expr;

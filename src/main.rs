@@ -87,6 +87,12 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     max_row_bytes: usize,
 
+    /// Directory for spool files (tar output, large objects of tar input, the archive given to
+    /// pg_restore for plain output); default: the system's ($TMPDIR or /tmp). Files there have
+    /// mode 0600 and are removed on every exit, signals included.
+    #[arg(long, value_name = "DIR")]
+    temp_dir: Option<PathBuf>,
+
     /// Target size of the COPY chunks handed to workers (testing and tuning; output is the same
     /// for any value).
     #[arg(long, value_name = "BYTES", hide = true, value_parser = clap::value_parser!(u64).range(1..))]
@@ -118,6 +124,31 @@ enum Command {
         /// The artifact: a plain script, a custom or tar archive, or a directory archive.
         #[arg(value_name = "ARTIFACT")]
         artifact: PathBuf,
+    },
+    /// Suggest rules: sample the rows of every table, score each column by its name, type and
+    /// values (emails, phones, IBANs, cards, IPs, national ids, tokens, person names), print a
+    /// report and write a complete rules scaffold (every column, `unlisted_columns = "error"`).
+    ///
+    /// With -o the scaffold goes to FILE and the report to stdout; without it the scaffold goes
+    /// to stdout and the report to stderr. No secret key is needed.
+    Scan {
+        /// The dump (any format); `-` for stdin.
+        #[arg(value_name = "DUMP")]
+        input: PathBuf,
+        /// Rows to sample from each table: the first N, or `all`.
+        #[arg(long, value_name = "N|all", default_value = "1000", value_parser = scrub::inspect::scan::Sample::parse)]
+        sample: scrub::inspect::scan::Sample,
+        /// Your customer or patient names (one per line), found anywhere, also inside free text,
+        /// ignoring case and accents.
+        #[arg(long, value_name = "FILE")]
+        names: Option<PathBuf>,
+        /// Write the scaffold to FILE.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write the scaffold as a table (schema,table,column,action,params,evidence) instead of
+        /// TOML; `--rules` reads such a `.csv` file.
+        #[arg(long)]
+        csv: bool,
     },
     /// Prove that a sanitized dump leaks nothing: search it for every original value of every
     /// column the rules rewrite (and every name in --names), in every column of every table and
@@ -165,10 +196,15 @@ fn main() -> ExitCode {
         return run_command(command);
     }
     let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // If registration fails the default action (terminate) stays, which is still safe: the
-        // temporary output file then remains under its hidden partial name.
-        let _ = signal_hook::flag::register_usize(sig, signal.clone(), sig as usize);
+    // SIGINT/SIGTERM remove the temporary files and exit 130/143 at once, even while a read or
+    // write blocks. If this fails the default action (terminate) stays, which is still safe: a
+    // temporary output file then remains under its hidden partial name.
+    let _ = scrub::cleanup::watch_signals(signal.clone());
+    if let Some(dir) = args.temp_dir {
+        if !dir.is_dir() {
+            return fail(&scrub::Error::Usage(format!("--temp-dir {}: not a directory", dir.display())));
+        }
+        scrub::cleanup::set_temp_dir(dir);
     }
     let mut options = Options::default();
     if let Some(j) = args.jobs {
@@ -224,6 +260,7 @@ fn run_command(command: Command) -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Command::Scan { input, sample, names, output, csv } => run_scan(input, sample, names, output, csv),
         Command::Verify { original, sanitized, rules, names, min_length, format } => {
             run_verify(original, sanitized, rules, names, min_length, format)
         }
@@ -246,6 +283,38 @@ fn run_command(command: Command) -> ExitCode {
             }
         }
     }
+}
+
+/// `scrub scan`: the report and the scaffold.
+fn run_scan(
+    input: PathBuf,
+    sample: scrub::inspect::scan::Sample,
+    names: Option<PathBuf>,
+    output: Option<PathBuf>,
+    csv: bool,
+) -> ExitCode {
+    let opts = scrub::inspect::scan::ScanOptions { sample, names };
+    let input = Some(input.as_path()).filter(|p| *p != std::path::Path::new("-"));
+    let report = match scrub::inspect::scan::scan(input, &opts, &Options::default()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let scaffold = if csv { report.rules_csv() } else { report.rules_toml() };
+    match output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(&path, scaffold) {
+                eprintln!("scrub: error: writing {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+            print!("{}", report.text());
+            println!("scaffold written to {}", path.display());
+        }
+        None => {
+            eprint!("{}", report.text());
+            print!("{scaffold}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `scrub verify`: status 3 when a leak is found.

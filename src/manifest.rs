@@ -71,17 +71,20 @@ pub fn rules_change_data(rules: &RuleSet) -> bool {
 
 /// The settings part, from the rules file and key of this run.
 pub fn settings(rules: &RuleSet, key: Option<&SecretKey>) -> Result<Settings> {
-    let rules_sha256 = match &rules.path {
+    let (rules_sha256, keyed) = match &rules.path {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
-            Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+            // The key is part of how the artifact was made only if some rule used it: rules that
+            // load without a key never touch it.
+            let keyed = std::str::from_utf8(&bytes).map_or(true, |t| RuleSet::parse(t, p, None).is_err());
+            (Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()), keyed)
         }
-        None => None,
+        None => (None, false),
     };
     Ok(Settings {
         scrub_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_sha256,
-        key_fingerprint: key.map(SecretKey::fingerprint),
+        key_fingerprint: key.filter(|_| keyed).map(SecretKey::fingerprint),
     })
 }
 
@@ -123,7 +126,25 @@ pub fn plain_trailer(tables: &[TableEntry]) -> Vec<u8> {
 /// that recognise a pg_dump script by its first lines still do.
 pub fn header_position(text: &[u8]) -> usize {
     const PG_DUMP_HEADER: &[u8] = b"--\n-- PostgreSQL database dump\n--\n\n";
-    if text.starts_with(PG_DUMP_HEADER) { PG_DUMP_HEADER.len() } else { 0 }
+    const PG_DUMP_HEADER_CRLF: &[u8] = b"--\r\n-- PostgreSQL database dump\r\n--\r\n\r\n";
+    [PG_DUMP_HEADER, PG_DUMP_HEADER_CRLF].iter().find(|h| text.starts_with(h)).map_or(0, |h| h.len())
+}
+
+/// Whether a script's first line ends in CR LF: its manifest blocks then do too.
+pub fn uses_crlf(text: &[u8]) -> bool {
+    memchr::memchr(b'\n', text).is_some_and(|i| i > 0 && text[i - 1] == b'\r')
+}
+
+/// `text` with every LF turned into CR LF.
+pub fn to_crlf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
+    for &b in text {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
 }
 
 /// The tag of the TOC entry that carries the manifest in custom and tar archives.

@@ -42,6 +42,9 @@ pub struct Report {
     /// Other things the run did that a user should know (entries dropped from an archive, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The script's lines end in CR LF (so must anything appended to it).
+    #[serde(skip)]
+    pub crlf: bool,
     /// Plan id → index in `tables`.
     #[serde(skip)]
     index: std::collections::BTreeMap<usize, usize>,

@@ -409,7 +409,7 @@ pub struct TarOptions {
     pub mtime: Option<u64>,
     /// Owner and group name in member headers (pg_dump writes `postgres` or the OS user).
     pub owner_name: String,
-    /// Where spool files go (default: the system temp directory).
+    /// Where spool files go (default: [`crate::cleanup::temp_dir`], `--temp-dir` or the system's).
     pub spool_dir: Option<PathBuf>,
     /// Write a `restore.sql` member (a short comment, not pg_dump's script). pg_restore never
     /// reads it; it only exists for people extracting the tar by hand.
@@ -531,7 +531,7 @@ impl<W: Write> TarWriter<W> {
         // dropped, even on a crash.
         match &self.opts.spool_dir {
             Some(d) => tempfile::tempfile_in(d),
-            None => tempfile::tempfile(),
+            None => crate::cleanup::spool_file(),
         }
         .map_err(|e| ArchiveError::io(Location::default(), "creating a spool file", e))
     }

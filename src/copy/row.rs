@@ -150,7 +150,11 @@ mod count_tests {
                 _ => i += 1,
             }
         }
-        let escaped_lfs = data.windows(2).enumerate().filter(|(k, w)| w == b"\\\n" && !crate::copy::block::is_escaped(data, *k)).count();
+        let escaped_lfs = data
+            .windows(2)
+            .enumerate()
+            .filter(|(k, w)| w == b"\\\n" && !crate::copy::block::is_escaped(data, *k))
+            .count();
         (start == data.len() && i == data.len()).then_some((rows, lines + escaped_lfs as u64))
     }
 

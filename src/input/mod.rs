@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Compression of a plain dump, from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,8 +114,19 @@ pub fn open_any(path: Option<&Path>) -> Result<Opened> {
         if head.len() >= 262 && &head[257..262] == b"ustar" {
             return Ok(Opened::Tar(input));
         }
-        if head.contains(&0) {
-            return Err(Error::Usage("the input is binary data, not a pg_dump dump or archive".into()));
+        if let Some(at) = memchr::memchr(0, &head) {
+            let pos = Position {
+                line: 1 + memchr::memchr_iter(b'\n', &head[..at]).count() as u64,
+                byte: at as u64,
+                table: None,
+            };
+            return Err(Error::input(pos, "a NUL byte: the input is binary data, not a pg_dump dump or archive"));
+        }
+        if head.is_empty() {
+            // pg_dump never writes nothing: an empty input is a failed or missing dump (say, a
+            // pg_dump that died before its first byte), and passing it on would hide that.
+            let pos = Position { line: 1, byte: 0, table: None };
+            return Err(Error::input(pos, "the input is empty: no pg_dump output to sanitize (did pg_dump fail?)"));
         }
     }
     Ok(Opened::Plain(input))

@@ -3,6 +3,7 @@
 //!
 //! Nothing here writes output or rewrites data.
 
+pub mod scan;
 pub mod verify;
 
 use std::path::Path;

@@ -105,15 +105,17 @@ impl DumpFormat {
 pub struct FileTarget {
     pub file: tempfile::NamedTempFile,
     final_path: PathBuf,
+    /// Removed on SIGINT/SIGTERM while it exists ([`crate::cleanup`]).
+    _registered: crate::cleanup::Registered,
 }
 
 impl FileTarget {
-    /// Flushes to disk and renames the file into place.
+    /// Flushes to disk and renames the file into place (unless a signal arrived).
     pub fn persist(self) -> Result<()> {
         self.file.as_file().sync_all().map_err(|e| Error::io("finishing output", e))?;
-        self.file.persist(&self.final_path).map_err(|e| {
-            Error::io(format!("renaming the finished output to {}", self.final_path.display()), e.error)
-        })?;
+        let FileTarget { file, final_path, _registered } = self;
+        crate::cleanup::commit(|| file.persist(&final_path).map_err(|e| e.error))
+            .map_err(|e| Error::io(format!("renaming the finished output to {}", final_path.display()), e))?;
         Ok(())
     }
 }
@@ -130,12 +132,14 @@ pub fn regular_file_target(path: Option<&Path>) -> Result<Option<FileTarget>> {
         _ => Path::new("."),
     };
     let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let file = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".scrub-partial")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-    Ok(Some(FileTarget { file, final_path: p.to_path_buf() }))
+    let tracked = crate::cleanup::create(false, || {
+        let file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".scrub-partial").tempfile_in(dir)?;
+        let path = file.path().to_path_buf();
+        Ok((file, path))
+    })
+    .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+    let (file, registered) = tracked.into_parts();
+    Ok(Some(FileTarget { file, final_path: p.to_path_buf(), _registered: registered }))
 }
 
 enum Dest {

@@ -381,7 +381,7 @@ pub fn transfer<W: Write + Send>(
         }
         ArchiveInput::Tar(reader) => {
             let mut pending_blobs: Option<DumpId> = None;
-            let mut blob_files: Vec<(u32, tempfile::NamedTempFile)> = Vec::new();
+            let mut blob_files: Vec<(u32, std::fs::File)> = Vec::new();
             while let Some(member) = reader.next_member()? {
                 match member.kind {
                     MemberKind::Data { dump_id } => {
@@ -395,10 +395,11 @@ pub fn transfer<W: Write + Send>(
                     }
                     MemberKind::Blob { oid, blobs_entry: Some(id) } if !prepared.removed.contains(&id) => {
                         // Large objects of one BLOBS entry arrive one member each, before the
-                        // list that ends them; spool them so the entry is written whole.
+                        // list that ends them; spool them so the entry is written whole (to
+                        // anonymous files in --temp-dir: nothing is left behind on any exit).
                         pending_blobs = Some(id);
                         let mut spool =
-                            tempfile::NamedTempFile::new().map_err(|e| Error::io("spooling a large object", e))?;
+                            crate::cleanup::spool_file().map_err(|e| Error::io("spooling a large object", e))?;
                         reader.copy_member_to(&mut spool)?;
                         blob_files.push((oid, spool));
                     }
@@ -407,8 +408,10 @@ pub fn transfer<W: Write + Send>(
                             let files = std::mem::take(&mut blob_files);
                             write_blobs(output, id, &mut |put| {
                                 for (oid, file) in &files {
-                                    let mut f =
-                                        file.reopen().map_err(|e| Error::io("reading a spooled large object", e))?;
+                                    let mut f = file
+                                        .try_clone()
+                                        .and_then(|mut f| io::Seek::seek(&mut f, io::SeekFrom::Start(0)).map(|_| f))
+                                        .map_err(|e| Error::io("reading a spooled large object", e))?;
                                     put(*oid, &mut f)?;
                                 }
                                 Ok(())

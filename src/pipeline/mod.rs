@@ -66,6 +66,8 @@ type Job = (Chunk, Arc<TablePlan>, Sender<Reply>);
 enum Item {
     /// Bytes to copy to the output unchanged.
     Text(Vec<u8>),
+    /// Bytes scrub adds to the output (the manifest): not input, so not counted in positions.
+    Inserted(Vec<u8>),
     /// A COPY block begins.
     Table(Arc<TablePlan>),
     /// A chunk of that block's rows being processed; the absolute input offset of its first row.
@@ -169,9 +171,13 @@ fn write_in_order<W: Write>(items: Receiver<Item>, mut out: W, pool: &Pool) -> R
     for item in items {
         match item {
             Item::Text(text) => {
+                if line == 1 {
+                    report.crlf = crate::manifest::uses_crlf(&text);
+                }
                 line += memchr::memchr_iter(b'\n', &text).count() as u64;
                 write(&mut out, &text)?;
             }
+            Item::Inserted(text) => write(&mut out, &text)?,
             Item::Table(plan) => report.begin_table(&plan),
             Item::Rows(reply, plan, offset) => {
                 let processed = reply.recv().expect("a worker replies to every job").map_err(|e| {

@@ -110,6 +110,12 @@ pub(super) struct PlainReader<'a, R> {
     visitor: Option<&'a mut dyn Visitor>,
     /// The visitor wants the rows of the current COPY block.
     visiting: bool,
+    /// The first bytes of the text outside COPY data and how it ends, to tell a pg_dump script
+    /// cut short at a statement boundary ([`missing_trailer`]).
+    head: Vec<u8>,
+    ending: Ending,
+    /// Lines consumed in scan mode, where no writer counts them for error positions.
+    scan_lines: u64,
 }
 
 /// Sees a dump's contents in order during a scan: the SQL text outside COPY data and the rows of
@@ -171,6 +177,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
             manifest_header,
             visitor: None,
             visiting: false,
+            head: Vec::new(),
+            ending: Ending::default(),
+            scan_lines: 0,
         }
     }
 
@@ -266,6 +275,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
         // The writer adds the lines already written before this point.
         if let Error::Input { pos, .. } = &mut err {
             pos.line = lines + count_lines(&self.pending);
+            if self.scan_only {
+                // No writer adds the lines before this point (it starts counting at line 1).
+                pos.line += 1 + self.scan_lines;
+            }
         }
         self.pending.clear();
         err
@@ -288,10 +301,12 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn consume_text(&mut self, len: usize) -> Result<()> {
+        remember_ends(&mut self.head, &mut self.ending, &self.buf[self.start..self.start + len]);
         if self.scan_only {
             if let Some(v) = self.visitor.as_mut() {
                 v.sql(&self.buf[self.start..self.start + len])?;
             }
+            self.scan_lines += count_lines(&self.buf[self.start..self.start + len]);
             self.start += len;
             return Ok(());
         }
@@ -416,8 +431,15 @@ impl<'a, R: Read> PlainReader<'a, R> {
             }
         }
         if let Some(header) = self.manifest_header {
+            // Sent apart from the dump's own text: its lines are not input lines, and error
+            // positions count input lines.
             let at = crate::manifest::header_position(&self.pending);
-            self.pending.splice(at..at, header.iter().copied());
+            let rest = self.pending.split_off(at);
+            let before = std::mem::replace(&mut self.pending, rest);
+            let crlf = crate::manifest::uses_crlf(&before);
+            self.send(Item::Text(before)).map_err(|_| Error::BrokenPipe)?;
+            let header = if crlf { crate::manifest::to_crlf(header) } else { header.to_vec() };
+            self.send(Item::Inserted(header)).map_err(|_| Error::BrokenPipe)?;
         }
         self.holding = false;
         Ok(())
@@ -510,6 +532,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
             {
                 self.visiting = v.rows(&self.buf[self.start..self.start + len])?;
             }
+            self.scan_lines += count_lines(&self.buf[self.start..self.start + len]);
             self.start += len;
             self.copy.as_mut().expect("in a COPY block").scanned = 0;
             return Ok(());
@@ -534,6 +557,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn finish(&mut self) -> Result<()> {
+        if let Some(msg) = missing_trailer(&self.head, &self.ending) {
+            let at = self.buf.len() - self.start;
+            return Err(self.fail_at(at, false, msg));
+        }
         if self.scan_only {
             return Ok(());
         }
@@ -542,5 +569,132 @@ impl<'a, R: Read> PlainReader<'a, R> {
             bind::check_tables_seen(self.rules, &self.seen)?;
         }
         self.flush_text(true)
+    }
+}
+
+/// How much of the start of the text outside COPY data is kept for [`missing_trailer`].
+const HEAD: usize = 64;
+
+/// pg_dump's and pg_dumpall's opening comments, and the closing comment each promises.
+const CLOSINGS: [(&[u8], &[u8]); 2] = [
+    (b"--\n-- PostgreSQL database dump\n", b"-- PostgreSQL database dump complete"),
+    (b"--\n-- PostgreSQL database cluster dump\n", b"-- PostgreSQL database cluster dump complete"),
+];
+
+/// How the text outside COPY data ends, line by line: whether a closing comment came after the
+/// last line of SQL.
+#[derive(Debug, Default)]
+struct Ending {
+    /// The start of the current line (CRs dropped) and whether it is longer than that.
+    line: Vec<u8>,
+    long: bool,
+    /// Per entry of [`CLOSINGS`]: its closing comment came, and only comments, psql
+    /// meta-commands and blank lines after it.
+    closed: [bool; 2],
+}
+
+impl Ending {
+    fn end_line(&mut self) {
+        let line = self.line.trim_ascii();
+        if !self.long {
+            for (closed, (_, closing)) in self.closed.iter_mut().zip(CLOSINGS) {
+                if line == closing {
+                    *closed = true;
+                }
+            }
+        }
+        if !(line.is_empty() || line.starts_with(b"--") || line.starts_with(b"\\")) {
+            self.closed = [false; 2];
+        }
+        self.line.clear();
+        self.long = false;
+    }
+
+    fn add(&mut self, mut text: &[u8]) {
+        while !text.is_empty() {
+            let (part, done) = match memchr::memchr(b'\n', text) {
+                Some(k) => (&text[..k], Some(k + 1)),
+                None => (text, None),
+            };
+            for &b in part.iter().filter(|&&b| b != b'\r') {
+                if self.line.len() < 2 * HEAD {
+                    self.line.push(b);
+                } else {
+                    self.long = true;
+                }
+            }
+            match done {
+                Some(k) => {
+                    self.end_line();
+                    text = &text[k..];
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// Keeps the first [`HEAD`] bytes of the text passed through, and follows how it ends.
+fn remember_ends(head: &mut Vec<u8>, ending: &mut Ending, text: &[u8]) {
+    if head.len() < HEAD {
+        head.extend(text.iter().copied().filter(|&b| b != b'\r').take(HEAD - head.len()));
+    }
+    ending.add(text);
+}
+
+/// pg_dump opens a plain script with `-- PostgreSQL database dump` and closes it with `--
+/// PostgreSQL database dump complete` (pg_dumpall: `... cluster dump` and `... cluster dump
+/// complete`), followed at most by comments (scrub's manifest), psql meta-commands
+/// (`\unrestrict`) and blank lines. A script that opens so but does not close so was cut
+/// short, possibly between two statements, where nothing else shows it: a message saying so.
+fn missing_trailer(head: &[u8], ending: &Ending) -> Option<String> {
+    let kind = CLOSINGS.iter().position(|(opening, _)| head.starts_with(opening))?;
+    let mut ending = Ending { line: ending.line.clone(), long: ending.long, closed: ending.closed };
+    ending.end_line();
+    (!ending.closed[kind]).then(|| {
+        format!(
+            "the script ends without pg_dump's closing comment `{}`: the dump is truncated (pg_dump stopped, or the copy or transfer was cut short)",
+            String::from_utf8_lossy(CLOSINGS[kind].1)
+        )
+    })
+}
+
+#[cfg(test)]
+mod trailer_tests {
+    use super::{Ending, missing_trailer, remember_ends};
+
+    /// Feeds `text` in pieces of `step` bytes.
+    fn check(text: &[u8], step: usize) -> Option<String> {
+        let (mut head, mut ending) = (Vec::new(), Ending::default());
+        for piece in text.chunks(step) {
+            remember_ends(&mut head, &mut ending, piece);
+        }
+        missing_trailer(&head, &ending)
+    }
+
+    fn closed(text: &[u8]) -> bool {
+        let all: Vec<bool> = [1, 2, 7, 1000].iter().map(|&step| check(text, step).is_none()).collect();
+        assert!(all.iter().all(|&c| c == all[0]), "depends on the pieces: {all:?}");
+        all[0]
+    }
+
+    const HEAD: &str = "--\n-- PostgreSQL database dump\n--\n\nSET x = 1;\n";
+
+    #[test]
+    fn a_pg_dump_script_must_close() {
+        let closing = "--\n-- PostgreSQL database dump complete\n--\n";
+        assert!(closed(format!("{HEAD}{closing}\n\\unrestrict abc\n\n").as_bytes()));
+        assert!(closed(format!("{HEAD}{closing}").as_bytes()));
+        assert!(closed(format!("{HEAD}{closing}-- scrub-manifest: {{}}\n--").as_bytes()));
+        assert!(closed(format!("{HEAD}{closing}\n").replace('\n', "\r\n").as_bytes()));
+        assert!(!closed(HEAD.as_bytes()));
+        assert!(!closed(format!("{HEAD}{closing}SET y = 2;\n").as_bytes()));
+        assert!(!closed(format!("{HEAD}-- PostgreSQL database dump complete, or not\n").as_bytes()));
+        assert!(check(HEAD.as_bytes(), 5).unwrap().contains("truncated"));
+        // Not a pg_dump script: nothing to expect.
+        assert!(closed(b"SET x = 1;\n"));
+        let cluster = "--\n-- PostgreSQL database cluster dump\n--\n\n";
+        assert!(!closed(format!("{cluster}{closing}").as_bytes()));
+        assert!(closed(format!("{cluster}{closing}--\n-- PostgreSQL database cluster dump complete\n--\n").as_bytes()));
     }
 }

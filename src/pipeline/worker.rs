@@ -110,11 +110,7 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
         }
         return Ok(Processed { buf: chunk.buf, start: chunk.start, rows_in: rows, rows_out, lines });
     }
-    let mut out = if identity || plan.drop {
-        Vec::new()
-    } else {
-        pool.take(data.len() + data.len() / 8)
-    };
+    let mut out = if identity || plan.drop { Vec::new() } else { pool.take(data.len() + data.len() / 8) };
     let ncols = plan.columns.len();
     let mut pos = 0;
     let mut lines = 0u64;

@@ -6,6 +6,7 @@
 //! once the dump's schema is known and before any row is written.
 
 pub mod bind;
+pub mod csv;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -225,9 +226,13 @@ impl RuleSet {
     }
 
     /// Reads and compiles a rules file. `key` is needed only if a rule uses a keyed transform.
+    /// A `.csv` file is a rules table ([`csv`]); anything else is TOML.
     pub fn load(path: &Path, key: Option<&SecretKey>) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading rules file {}", path.display()), e))?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            return csv::parse(&text, path, key);
+        }
         Self::parse(&text, path, key)
     }
 

@@ -87,6 +87,16 @@ pub enum Statement {
     Other,
 }
 
+/// An identifier as SQL would write it: quoted only when it needs to be.
+fn shown(name: &str) -> String {
+    if crate::sql::token::needs_quotes(name) { crate::sql::token::quote_ident(name) } else { name.to_string() }
+}
+
+/// The first name that appears twice in `names`.
+fn duplicate(names: &[String]) -> Option<&str> {
+    names.iter().enumerate().find_map(|(i, a)| names[..i].contains(a).then_some(a.as_str()))
+}
+
 /// Classifies one complete statement.
 pub fn classify(text: &[u8], std_strings: bool) -> Statement {
     let first = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
@@ -183,6 +193,13 @@ impl Parser<'_> {
                 .then_some(CopyStmt { table, columns })
         })();
         match parsed {
+            // PostgreSQL refuses a column listed twice ("specified more than once"); scrub would
+            // otherwise pair fields with rules by a name that means two fields.
+            Some(c) if duplicate(&c.columns).is_some() => Some(Statement::UnsupportedCopy(format!(
+                "the COPY header of {} names column {} twice (PostgreSQL refuses this: column specified more than once)",
+                c.table,
+                shown(duplicate(&c.columns).unwrap_or_default())
+            ))),
             Some(c) => Some(Statement::CopyFromStdin(c)),
             None if reads_stdin => Some(Statement::UnsupportedCopy(
                 "a COPY ... FROM stdin with options scrub does not understand (only pg_dump's text-format COPY is supported)".into(),

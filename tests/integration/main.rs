@@ -11,6 +11,16 @@
 //!   cleanly.
 //! * `compression`: compressed input is detected, compressed output decodes
 //!   to the plain output.
+//! * `archives`: every pg_dump archive fixture (pg_dump 15 to 18; custom,
+//!   directory, tar; gzip, lz4, zstd, none) in and out of every format: the
+//!   same `pg_restore` script without rules, restores that hold the rules with
+//!   them, pipes, truncated archives, dropped data and large objects.
+//! * `transforms`: the transform catalogue on a PII-heavy database built from
+//!   `fixtures/people.sql`: valid, consistent, leak-free values that keep every
+//!   PK, UNIQUE and FK constraint.
+//!
+//! * `scan`: the rules scaffold `scrub scan` writes passes `scrub check`,
+//!   and the dump it produces verifies clean and restores (TOML, CSV, --names).
 //!
 //! Fixtures come from `fixtures/generate.sh`; see `fixtures/README.md`.
 //!
@@ -22,10 +32,16 @@
 #[macro_use]
 mod pg;
 
+mod archives;
+mod bad_inputs;
 mod compare;
 mod compression;
 mod determinism;
 mod errors;
+mod faults;
+mod fuzz_regressions;
 mod identity;
 mod roundtrip;
+mod scan;
 mod support;
+mod transforms;
