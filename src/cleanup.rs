@@ -114,7 +114,17 @@ pub fn named_temp_file(prefix: &str) -> io::Result<Tracked<tempfile::NamedTempFi
 
 /// An anonymous spool file (mode 0600, unlinked at once) in [`temp_dir`].
 pub fn spool_file() -> io::Result<std::fs::File> {
-    tempfile::tempfile_in(temp_dir())
+    spool_file_in(&temp_dir())
+}
+
+/// An anonymous spool file (mode 0600, unlinked at once) in `dir`.
+pub fn spool_file_in(dir: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt;
+    // On Linux this is an O_TMPFILE file, which has no name but is created with the default
+    // mode (0666 less the umask); make it private like every other temporary file.
+    let file = tempfile::tempfile_in(dir)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// Runs `finish` (the rename that publishes a finished output) unless a signal arrived; a signal

@@ -5,6 +5,7 @@
 //!
 //! Only `scrub`, `std` and `tempfile` may be used here (the integration tests have nothing else).
 
+pub mod archive_pipeline;
 pub mod copy_codec;
 pub mod custom_reader;
 pub mod directory_reader;

@@ -527,10 +527,9 @@ impl<W: Write> TarWriter<W> {
     }
 
     fn spool(&self) -> Result<File> {
-        // tempfile() creates the file with mode 0600 and unlinks it at once: it disappears when
-        // dropped, even on a crash.
+        // A file with mode 0600 and no name: it disappears when dropped, even on a crash.
         match &self.opts.spool_dir {
-            Some(d) => tempfile::tempfile_in(d),
+            Some(d) => crate::cleanup::spool_file_in(d),
             None => crate::cleanup::spool_file(),
         }
         .map_err(|e| ArchiveError::io(Location::default(), "creating a spool file", e))

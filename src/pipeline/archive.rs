@@ -81,7 +81,11 @@ pub struct ArchiveRun<'a> {
 
 impl From<ArchiveError> for Error {
     fn from(e: ArchiveError) -> Self {
-        Error::Archive(Box::new(e))
+        match e {
+            // Only writes fail so: the program reading the output went away (as for plain output).
+            ArchiveError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe => Error::BrokenPipe,
+            e => Error::Archive(Box::new(e)),
+        }
     }
 }
 

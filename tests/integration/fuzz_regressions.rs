@@ -36,6 +36,7 @@ fn replay(dir: &Path) -> usize {
         }
     }
     assert!(failures.is_empty(), "fuzz checks failed:\n{}", failures.join("\n"));
+    eprintln!("replayed {ran} inputs from {}", dir.display());
     ran
 }
 
