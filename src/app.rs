@@ -168,7 +168,7 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
         }
         _ => Schema::default(),
     };
-    let mut sink = Sink::create(config.output.as_deref(), ctx.plain_compression(), config.options.jobs)?;
+    let mut sink = Sink::create(config.output.as_deref(), ctx.plain_compression())?;
     let reader = ctx.interruptible(input.reader);
     let header = ctx.manifest_settings()?.map(|s| manifest::plain_header(&s));
     let pipeline_ctx = crate::pipeline::Context {
@@ -221,7 +221,7 @@ fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
     let mut report = match format {
         DumpFormat::Custom => write_custom(output, &mut input, &prepared, &run)?,
         DumpFormat::Tar => {
-            let mut sink = Sink::create(output, OutputCompression::None, 1)?;
+            let mut sink = Sink::create(output, OutputCompression::None)?;
             let opts = TarOptions { mtime: Some(creation_epoch(&prepared.toc().header)), ..TarOptions::default() };
             let mut writer = ArchiveOutput::Tar(TarWriter::with_options(&mut sink, prepared.toc().clone(), opts)?);
             let report = transfer(&mut input, &mut writer, &prepared, &run)?;
@@ -276,7 +276,7 @@ fn write_custom(
             Ok(report)
         }
         None => {
-            let mut sink = Sink::create(output, OutputCompression::None, 1)?;
+            let mut sink = Sink::create(output, OutputCompression::None)?;
             let mut writer = ArchiveOutput::Custom(CustomWriter::new(&mut sink, prepared.toc().clone())?);
             let report = transfer(input, &mut writer, prepared, run)?;
             writer.finish()?;
@@ -359,7 +359,7 @@ fn write_plain_via_pg_restore(
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| Error::io(format!("running {} to write the plain script", program.to_string_lossy()), e))?;
-    let mut sink = Sink::create(ctx.config.output.as_deref(), ctx.plain_compression(), ctx.config.options.jobs)?;
+    let mut sink = Sink::create(ctx.config.output.as_deref(), ctx.plain_compression())?;
     let mut stdout = child.stdout.take().expect("piped");
     let copied = std::io::copy(&mut stdout, &mut sink);
     let status = child.wait().map_err(|e| Error::io("waiting for pg_restore", e))?;

@@ -214,6 +214,8 @@ fn main() -> ExitCode {
         options.chunk_size = usize::try_from(c).unwrap_or(usize::MAX);
     }
     options.max_row_bytes = args.max_row_bytes;
+    // Output compression runs on rayon's pool (src/archive/compress.rs): as many threads as jobs.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(options.jobs).build_global();
     let config = Config {
         rules: args.rules,
         input: args.input,

@@ -593,9 +593,19 @@ impl<W: Write> CustomWriter<W> {
 
     /// Starts the TABLE DATA block of `dump_id`: write the uncompressed data to the returned
     /// writer, then call [`DataWriter::finish`]. Blocks must come in TOC order.
+    /// Compressed data is cut into pieces compressed on every core (see
+    /// [`compress::ParallelEncoder`]).
     pub fn begin_data_block(&mut self, dump_id: DumpId) -> Result<DataWriter<'_, W>> {
-        self.start_block(BlockKind::Data, dump_id)?;
-        self.stream(true)
+        if self.algorithm == Algorithm::None {
+            self.start_block(BlockKind::Data, dump_id)?;
+            return self.stream(true);
+        }
+        let compressor = compress::PieceCompressor::new(self.algorithm, self.level);
+        let pieces = self.begin_data_block_pieces(dump_id)?;
+        Ok(DataWriter {
+            inner: Some(DataStream::Pieces(compress::ParallelEncoder::new(compressor, pieces))),
+            ends_block: true,
+        })
     }
 
     fn stream(&mut self, ends_block: bool) -> Result<DataWriter<'_, W>> {
@@ -604,7 +614,7 @@ impl<W: Write> CustomWriter<W> {
         let sink = ChunkSink { w: self, buf: Vec::with_capacity(MAX_CHUNK) };
         let enc = Encoder::new(kind, level, sink)
             .map_err(|e| ArchiveError::io(Location::default(), "starting a compressor", e))?;
-        Ok(DataWriter { enc: Some(enc), ends_block })
+        Ok(DataWriter { inner: Some(DataStream::Serial(enc)), ends_block })
     }
 
     /// Starts a TABLE DATA block assembled from pieces compressed elsewhere (in parallel) by a
@@ -719,29 +729,43 @@ impl<W: Write> Write for ChunkSink<'_, W> {
 /// Writes one compressed data stream (a table's data or one large object). Dropping it without
 /// [`DataWriter::finish`] leaves the archive unusable; the writer then refuses further blocks.
 pub struct DataWriter<'a, W: Write> {
-    enc: Option<Encoder<ChunkSink<'a, W>>>,
+    inner: Option<DataStream<'a, W>>,
     ends_block: bool,
+}
+
+enum DataStream<'a, W: Write> {
+    /// One compressor on this thread: uncompressed data, and large objects.
+    Serial(Encoder<ChunkSink<'a, W>>),
+    /// Table data compressed in pieces on every core.
+    Pieces(compress::ParallelEncoder<PieceWriter<'a, W>>),
 }
 
 impl<W: Write> DataWriter<'_, W> {
     /// Ends the compressed stream and writes the chunk terminator (`int 0`).
     pub fn finish(mut self) -> Result<()> {
-        let enc = self.enc.take().expect("finish is called once");
-        let mut sink = enc.finish().map_err(ArchiveError::from_io)?;
-        sink.emit().map_err(ArchiveError::from_io)?;
-        let w = sink.w;
-        w.put_int(0)?;
-        w.stream_open = false;
-        if self.ends_block {
-            w.open = None;
+        match self.inner.take().expect("finish is called once") {
+            DataStream::Pieces(p) => p.finish()?.finish(),
+            DataStream::Serial(enc) => {
+                let mut sink = enc.finish().map_err(ArchiveError::from_io)?;
+                sink.emit().map_err(ArchiveError::from_io)?;
+                let w = sink.w;
+                w.put_int(0)?;
+                w.stream_open = false;
+                if self.ends_block {
+                    w.open = None;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 }
 
 impl<W: Write> Write for DataWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.enc.as_mut().expect("not finished").write(buf)
+        match self.inner.as_mut().expect("not finished") {
+            DataStream::Serial(enc) => enc.write(buf),
+            DataStream::Pieces(p) => p.write(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -797,6 +821,12 @@ impl<W: Write> PieceWriter<'_, W> {
         self.w.stream_open = false;
         self.w.open = None;
         Ok(())
+    }
+}
+
+impl<W: Write> compress::PieceSink for PieceWriter<'_, W> {
+    fn put(&mut self, piece: &CompressedPiece) -> Result<()> {
+        self.push(piece)
     }
 }
 

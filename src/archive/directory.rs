@@ -18,7 +18,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::compress::{self, Encoder, Level, StreamKind};
+use super::compress::{self, FileEncoder, Level, StreamKind};
 use super::error::{ArchiveError, EntryLabel, Location, Result};
 use super::toc::{self, Algorithm, ArchiveFormat, ArchiveVersion, DumpId, Toc, TocExtra};
 use super::wire::Counting;
@@ -317,7 +317,7 @@ impl DirectoryWriter {
         self.check_algorithm(algorithm)?;
         let entry = self.data_entry(dump_id)?;
         let name = format!("{}{}", entry.filename().expect("normalised"), suffix(algorithm));
-        FileWriter::create(&self.dir, &name, StreamKind::for_file(algorithm), self.level, Some(entry.label()))
+        FileWriter::create(&self.dir, &name, algorithm, self.level, Some(entry.label()))
     }
 
     fn data_entry(&self, dump_id: DumpId) -> Result<&toc::TocEntry> {
@@ -347,7 +347,7 @@ impl DirectoryWriter {
         let entry = self.data_entry(dump_id)?;
         // The bytes are already compressed: write them through a Raw writer under the suffixed name.
         let name = format!("{}{}", entry.filename().expect("normalised"), suffix(algorithm));
-        let mut w = FileWriter::create(&self.dir, &name, StreamKind::Raw, self.level, Some(entry.label()))?;
+        let mut w = FileWriter::create(&self.dir, &name, Algorithm::None, self.level, Some(entry.label()))?;
         let loc = Location { file: Some(src.path.display().to_string()), ..Location::default() };
         let mut f = File::open(&src.path).map_err(|e| ArchiveError::io(loc.clone(), "opening", e))?;
         io::copy(&mut f, &mut w).map_err(|e| ArchiveError::io(loc, "copying", e))?;
@@ -389,7 +389,7 @@ impl DirectoryWriter {
             )));
         }
         let bytes = toc::encode_toc(&self.toc)?;
-        let mut w = FileWriter::create(&self.dir, "toc.dat", StreamKind::Raw, self.level, None)?;
+        let mut w = FileWriter::create(&self.dir, "toc.dat", Algorithm::None, self.level, None)?;
         w.write_all(&bytes).map_err(|e| ArchiveError::io(Location::default(), "writing toc.dat", e))?;
         w.finish()
     }
@@ -398,14 +398,20 @@ impl DirectoryWriter {
 /// Writes one file of a directory archive (compressed per its suffix) under a temporary name;
 /// [`FileWriter::finish`] ends the compressed stream and renames it into place.
 pub struct FileWriter {
-    enc: Option<Encoder<BufWriter<File>>>,
+    enc: Option<FileEncoder<BufWriter<File>>>,
     tmp: PathBuf,
     path: PathBuf,
     label: Option<EntryLabel>,
 }
 
 impl FileWriter {
-    fn create(dir: &Path, name: &str, kind: StreamKind, level: Level, label: Option<EntryLabel>) -> Result<FileWriter> {
+    fn create(
+        dir: &Path,
+        name: &str,
+        algorithm: Algorithm,
+        level: Level,
+        label: Option<EntryLabel>,
+    ) -> Result<FileWriter> {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.partial"));
         let loc = Location { file: Some(path.display().to_string()), offset: None, entry: label.clone().map(Box::new) };
@@ -418,8 +424,7 @@ impl FileWriter {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| ArchiveError::io(loc.clone(), "creating", e))?;
-        let enc = Encoder::new(kind, level, BufWriter::with_capacity(128 * 1024, f))
-            .map_err(|e| ArchiveError::io(loc, "starting a compressor", e))?;
+        let enc = FileEncoder::new(algorithm, level, BufWriter::with_capacity(128 * 1024, f));
         Ok(FileWriter { enc: Some(enc), tmp, path, label })
     }
 
@@ -436,7 +441,7 @@ impl FileWriter {
     pub fn finish(mut self) -> Result<()> {
         let loc = self.loc();
         let enc = self.enc.take().expect("finish is called once");
-        let buf = enc.finish().map_err(|e| ArchiveError::io(loc.clone(), "finishing", e))?;
+        let buf = enc.finish().map_err(|e| ArchiveError::io(loc.clone(), "finishing", e.into_io()))?;
         let f = buf.into_inner().map_err(|e| ArchiveError::io(loc.clone(), "flushing", e.into_error()))?;
         f.sync_all().map_err(|e| ArchiveError::io(loc.clone(), "syncing", e))?;
         fs::rename(&self.tmp, &self.path).map_err(|e| ArchiveError::io(loc, "renaming into place", e))
@@ -477,20 +482,14 @@ impl BlobsDirWriter {
     pub fn begin_blob(&mut self, oid: u32) -> Result<FileWriter> {
         let name = format!("blob_{oid}.dat");
         let file = format!("{name}{}", suffix(self.algorithm));
-        let w = FileWriter::create(
-            &self.dir,
-            &file,
-            StreamKind::for_file(self.algorithm),
-            self.level,
-            Some(self.label.clone()),
-        )?;
+        let w = FileWriter::create(&self.dir, &file, self.algorithm, self.level, Some(self.label.clone()))?;
         self.lines.extend_from_slice(format!("{oid} {name}\n").as_bytes());
         Ok(w)
     }
 
     /// Writes the blobs TOC file (never compressed).
     pub fn finish(self) -> Result<()> {
-        let mut w = FileWriter::create(&self.dir, &self.tocname, StreamKind::Raw, self.level, Some(self.label))?;
+        let mut w = FileWriter::create(&self.dir, &self.tocname, Algorithm::None, self.level, Some(self.label))?;
         w.write_all(&self.lines).map_err(|e| ArchiveError::io(Location::default(), "writing the blobs TOC", e))?;
         w.finish()
     }

@@ -9,6 +9,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::archive::compress::{FileEncoder, Level};
+use crate::archive::toc::Algorithm;
 use crate::error::{Error, Result};
 
 /// Output compression, as given to `-Z/--compress` or implied by the output file's extension.
@@ -168,22 +170,16 @@ impl Write for Dest {
     }
 }
 
-enum Encoder {
-    Plain(BufWriter<Dest>),
-    Gzip(flate2::write::GzEncoder<BufWriter<Dest>>),
-    Lz4(lz4_flex::frame::FrameEncoder<BufWriter<Dest>>),
-    Zstd(zstd::stream::write::Encoder<'static, BufWriter<Dest>>),
-}
-
 /// An output being written. Call [`Sink::finish`] on success; dropping it without finishing
-/// removes the temporary file.
+/// removes the temporary file. Compressed output is built from pieces compressed on every core
+/// ([`FileEncoder`]): the bytes are the same whatever `--jobs`.
 pub struct Sink {
-    encoder: Encoder,
+    encoder: FileEncoder<BufWriter<Dest>>,
 }
 
 impl Sink {
     /// Opens the output: `None` or `-` is stdout.
-    pub fn create(path: Option<&Path>, compression: OutputCompression, threads: usize) -> Result<Sink> {
+    pub fn create(path: Option<&Path>, compression: OutputCompression) -> Result<Sink> {
         let dest = match path {
             None => Dest::Stdout(io::stdout()),
             Some(p) if p == Path::new("-") => Dest::Stdout(io::stdout()),
@@ -198,33 +194,20 @@ impl Sink {
             },
         };
         let buffered = BufWriter::with_capacity(1 << 20, dest);
-        let encoder = match compression {
-            OutputCompression::None => Encoder::Plain(buffered),
-            OutputCompression::Gzip(level) => {
-                Encoder::Gzip(flate2::write::GzEncoder::new(buffered, flate2::Compression::new(level)))
-            }
-            OutputCompression::Lz4 => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(buffered)),
-            OutputCompression::Zstd(level) => {
-                let mut enc =
-                    zstd::stream::write::Encoder::new(buffered, level).map_err(|e| Error::io("starting zstd", e))?;
-                if threads > 1 {
-                    enc.multithread(threads as u32).map_err(|e| Error::io("starting zstd workers", e))?;
-                }
-                Encoder::Zstd(enc)
-            }
+        let default = Level::default();
+        let (algorithm, level) = match compression {
+            OutputCompression::None => (Algorithm::None, default),
+            OutputCompression::Gzip(zlib) => (Algorithm::Gzip, Level { zlib, ..default }),
+            OutputCompression::Lz4 => (Algorithm::Lz4, default),
+            OutputCompression::Zstd(zstd) => (Algorithm::Zstd, Level { zstd, ..default }),
         };
-        Ok(Sink { encoder })
+        Ok(Sink { encoder: FileEncoder::new(algorithm, level, buffered) })
     }
 
     /// Completes compression, flushes, and moves a temporary file into place.
     pub fn finish(self) -> Result<()> {
         let ctx = "finishing output";
-        let buffered = match self.encoder {
-            Encoder::Plain(w) => w,
-            Encoder::Gzip(e) => e.finish().map_err(|e| Error::io(ctx, e))?,
-            Encoder::Lz4(e) => e.finish().map_err(|e| Error::io(ctx, io::Error::other(e)))?,
-            Encoder::Zstd(e) => e.finish().map_err(|e| Error::io(ctx, e))?,
-        };
+        let buffered = self.encoder.finish().map_err(|e| Error::io(ctx, e.into_io()))?;
         let dest = buffered.into_inner().map_err(|e| Error::io(ctx, e.into_error()))?;
         match dest {
             Dest::Stdout(mut s) => s.flush().map_err(|e| Error::io(ctx, e)),
@@ -236,30 +219,15 @@ impl Sink {
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.encoder {
-            Encoder::Plain(w) => w.write(buf),
-            Encoder::Gzip(w) => w.write(buf),
-            Encoder::Lz4(w) => w.write(buf),
-            Encoder::Zstd(w) => w.write(buf),
-        }
+        self.encoder.write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.encoder {
-            Encoder::Plain(w) => w.write_all(buf),
-            Encoder::Gzip(w) => w.write_all(buf),
-            Encoder::Lz4(w) => w.write_all(buf),
-            Encoder::Zstd(w) => w.write_all(buf),
-        }
+        self.encoder.write_all(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.encoder {
-            Encoder::Plain(w) => w.flush(),
-            Encoder::Gzip(w) => w.flush(),
-            Encoder::Lz4(w) => w.flush(),
-            Encoder::Zstd(w) => w.flush(),
-        }
+        self.encoder.flush()
     }
 }
 

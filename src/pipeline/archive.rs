@@ -444,7 +444,7 @@ pub fn transfer<W: Write + Send>(
                     continue;
                 }
                 let t = treatment(entry.dump_id);
-                if let (ArchiveOutput::Directory(w), true) = (&mut *output, raw_copy_ok(t)) {
+                if let (ArchiveOutput::Directory(w), true) = (&mut *output, same_compression && raw_copy_ok(t)) {
                     w.copy_raw_data(reader, entry.dump_id)?;
                     count_rows(&mut report, t);
                     continue;
