@@ -428,7 +428,16 @@ pub fn transfer<W: Write + Send>(
         }
         ArchiveInput::Directory(reader) => {
             let entries: Vec<TocEntry> = reader.toc().data_entries().cloned().collect();
+            if let ArchiveOutput::Directory(w) = &*output {
+                let tables: Vec<&TocEntry> =
+                    entries.iter().filter(|e| !e.is_blobs() && !prepared.removed.contains(&e.dump_id)).collect();
+                let copy_raw = |e: &TocEntry| same_compression && raw_copy_ok(treatment(e.dump_id));
+                report.merge(directory_tables_in_parallel(reader, w, &tables, &treatment, &copy_raw, run)?);
+            }
             for entry in entries {
+                if matches!(output, ArchiveOutput::Directory(_)) && !entry.is_blobs() {
+                    continue; // done above
+                }
                 if prepared.removed.contains(&entry.dump_id) {
                     continue;
                 }
@@ -452,6 +461,66 @@ pub fn transfer<W: Write + Send>(
                 let data = reader.open_data(entry.dump_id)?;
                 write_data(output, entry.dump_id, |out| process_data(data, out, t, run, &mut report, &label))?;
             }
+        }
+    }
+    Ok(report)
+}
+
+/// Directory to directory: every table has its own input and output file, so several tables are
+/// processed at once (`--jobs` of them, each with its own chunk workers), which keeps every core
+/// busy on dumps of many small tables too. Reports are merged in TOC order and the first error
+/// in TOC order is returned, so the result does not depend on the scheduling.
+fn directory_tables_in_parallel<'t>(
+    reader: &DirectoryReader,
+    writer: &crate::archive::directory::DirectoryWriter,
+    tables: &[&TocEntry],
+    treatment: &(dyn Fn(DumpId) -> Option<&'t Treatment> + Sync),
+    copy_raw: &(dyn Fn(&TocEntry) -> bool + Sync),
+    run: &ArchiveRun<'_>,
+) -> Result<Report> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<Mutex<Option<Result<Report>>>> = tables.iter().map(|_| Mutex::new(None)).collect();
+    let one = |entry: &TocEntry| -> Result<Report> {
+        let mut report = Report::default();
+        let t = treatment(entry.dump_id);
+        if copy_raw(entry) {
+            writer.copy_raw_data(reader, entry.dump_id)?;
+            count_rows(&mut report, t);
+            return Ok(report);
+        }
+        let label = entry.label();
+        let data = reader.open_data(entry.dump_id)?;
+        let mut out = writer.begin_data(entry.dump_id)?;
+        process_data(data, &mut out, t, run, &mut report, &label)?;
+        out.finish()?;
+        Ok(report)
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..run.opts.jobs.clamp(1, tables.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= tables.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = one(tables[i]);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    let mut report = Report::default();
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(result) => report.merge(result?),
+            // Not started because an earlier table failed: that error comes first in TOC order.
+            None => continue,
         }
     }
     Ok(report)
