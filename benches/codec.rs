@@ -269,6 +269,43 @@ fn transforms(c: &mut Criterion) {
         .map(|i| format!("{}.{}{i}@{}", rng.pick(FIRST), rng.pick(LAST), rng.pick(DOMAINS)).to_lowercase().into_bytes())
         .collect();
     let ids: Vec<Vec<u8>> = (0..n).map(|_| format!("{:016x}{:016x}", rng.next(), rng.next()).into_bytes()).collect();
+    // One column of plausible values per kind, all distinct where the kind allows.
+    let column = |f: &mut dyn FnMut(usize, &mut Rng) -> String, rng: &mut Rng| -> Vec<Vec<u8>> {
+        (0..n).map(|i| f(i, rng).into_bytes()).collect()
+    };
+    let full_names = column(&mut |_, r| format!("{} {}", r.pick(FIRST), r.pick(LAST)), &mut rng);
+    let phones = column(&mut |i, _| format!("+49 30 {:07}", i * 7919 % 10_000_000), &mut rng);
+    let streets = column(&mut |i, r| format!("{} Straße {}", r.pick(LAST), i % 200 + 1), &mut rng);
+    let cities = column(&mut |_, r| r.pick(&["Berlin", "Lyon", "Porto", "Graz", "Gent"]).to_string(), &mut rng);
+    let postcodes = column(&mut |i, _| format!("{:05}", i * 37 % 100_000), &mut rng);
+    let urls = column(&mut |i, r| format!("https://{}/users/{i}?tab=orders", r.pick(DOMAINS)), &mut rng);
+    let ipv4 = column(&mut |i, _| format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255), &mut rng);
+    let ipv6 = column(&mut |i, _| format!("2001:db8::{:x}:{:x}", i >> 16, i & 0xffff), &mut rng);
+    let macs =
+        column(&mut |i, _| format!("08:00:2b:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255), &mut rng);
+    let cards = column(&mut |i, _| format!("4111{:012}", i * 104_729), &mut rng);
+    let ibans = column(&mut |i, _| format!("DE89{:018}", i as u64 * 7_777_777), &mut rng);
+    let codes = column(&mut |i, _| format!("AB-{:04}-xz", i), &mut rng);
+    let ints = column(&mut |i, _| (i * 7919 + 100_000).to_string(), &mut rng);
+    let amounts = column(&mut |i, _| format!("{}.{:02}", i * 13 % 100_000, i % 100), &mut rng);
+    let dates = column(&mut |i, _| format!("2024-{:02}-{:02} 12:34:56.789+01", i % 12 + 1, i % 28 + 1), &mut rng);
+    let paths = column(&mut |i, r| format!("/home/{}/docs/report-{i}.pdf", r.pick(FIRST).to_lowercase()), &mut rng);
+    let texts = column(
+        &mut |i, r| format!("Call {} {} about order {i}; she prefers email.", r.pick(FIRST), r.pick(LAST)),
+        &mut rng,
+    );
+    let arrays = column(&mut |i, r| format!("{{{}.{i}@{},NULL}}", r.pick(FIRST), r.pick(DOMAINS)), &mut rng);
+    let jsons = column(
+        &mut |i, r| {
+            format!(
+                r#"{{"bio": "I love PgDay {i}", "ssn": "123-45-{:04}", "contacts": [{{"email": "{}@{}"}}]}}"#,
+                i % 10_000,
+                r.pick(FIRST),
+                r.pick(DOMAINS)
+            )
+        },
+        &mut rng,
+    );
     let cases: &[(&str, &str, &str, &[Vec<u8>])] = &[
         ("null", "null", "", &names),
         ("constant", "constant", "value = \"+00 000 0000000\"", &names),
@@ -278,6 +315,41 @@ fn transforms(c: &mut Criterion) {
         ("uuid_v5", "uuid_v5", "namespace = \"url\"", &ids),
         ("email", "email", "", &emails),
         ("email_keep_domain", "email", "keep_domain = true", &emails),
+        ("email_unique", "email", "unique = true", &emails),
+        ("first_name", "first_name", "", &names),
+        ("last_name", "last_name", "", &names),
+        ("full_name", "full_name", "", &full_names),
+        ("phone", "phone", "", &phones),
+        ("address", "address", "", &streets),
+        ("street", "street", "", &streets),
+        ("city", "city", "", &cities),
+        ("postcode", "postcode", "", &postcodes),
+        ("country", "country", "", &cities),
+        ("company", "company", "", &names),
+        ("username", "username", "", &names),
+        ("url", "url", "", &urls),
+        ("ipv4", "ipv4", "", &ipv4),
+        ("ipv6", "ipv6", "", &ipv6),
+        ("mac", "mac", "", &macs),
+        ("credit_card", "credit_card", "", &cards),
+        ("iban", "iban", "", &ibans),
+        ("pattern", "pattern", "", &codes),
+        ("pattern_unique", "pattern", "unique = true", &codes),
+        ("int", "int", "type = \"integer\"", &ints),
+        ("mask", "mask", "keep_last = 4", &cards),
+        ("regex_replace", "regex_replace", "pattern = \"[0-9]\"\nreplacement = \"#\"", &texts),
+        ("lorem", "lorem", "", &texts),
+        ("path", "path", "", &paths),
+        ("noise", "noise", "relative = 0.1", &amounts),
+        ("date_shift", "date_shift", "max_days = 90", &dates),
+        ("date_truncate", "date_truncate", "to = \"month\"", &dates),
+        ("array_email", "array", "element = \"email\"", &arrays),
+        (
+            "json_paths",
+            "json",
+            "paths = { \"$.bio\" = \"lorem\", \"$.ssn\" = \"delete\", \"$.contacts[*].email\" = \"email\" }",
+            &jsons,
+        ),
     ];
     let mut g = c.benchmark_group("transform");
     g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
