@@ -90,32 +90,39 @@ pub fn count_rows(data: &[u8], ncols: usize) -> Option<(u64, u64)> {
     if ncols == 0 || data.last() != Some(&b'\n') || memchr::memchr(b'\r', data).is_some() {
         return None;
     }
-    let (mut rows, mut lines, mut fields) = (0u64, 0u64, 1usize);
-    let (mut escaped_until, mut rows_end) = (0, 0);
-    for j in memchr::memchr3_iter(b'\n', b'\t', b'\\', data) {
-        if j < escaped_until {
+    // The next newline or backslash is found with one vectorised search and the tabs before it
+    // are counted with another. Stopping at every tab instead (memchr3) costs more on the
+    // tab-dense rows of real dumps; so did a 64-byte bit-mask loop (not vectorised by LLVM).
+    let separators = ncols - 1;
+    let (mut rows, mut lines, mut tabs) = (0u64, 0u64, 0usize);
+    let (mut pos, mut rows_end) = (0, 0);
+    while let Some(k) = memchr::memchr2(b'\n', b'\\', &data[pos..]) {
+        let hit = pos + k;
+        tabs += memchr::memchr_iter(b'\t', &data[pos..hit]).count();
+        if data[hit] == b'\\' {
+            match data.get(hit + 1) {
+                None => return None,
+                Some(b'.') if data.get(hit + 2) == Some(&b'\n') => return None,
+                Some(b'\n') => lines += 1,
+                Some(_) => {}
+            }
+            // The escaped byte is data: an escaped tab separates nothing.
+            pos = hit + 2;
+            if pos >= data.len() {
+                break;
+            }
             continue;
         }
-        match data[j] {
-            b'\t' => fields += 1,
-            b'\\' => {
-                match data.get(j + 1) {
-                    None => return None,
-                    Some(b'.') if data.get(j + 2) == Some(&b'\n') => return None,
-                    Some(b'\n') => lines += 1,
-                    Some(_) => {}
-                }
-                escaped_until = j + 2;
-            }
-            _ => {
-                if fields != ncols {
-                    return None;
-                }
-                rows += 1;
-                lines += 1;
-                fields = 1;
-                rows_end = j + 1;
-            }
+        if tabs != separators {
+            return None;
+        }
+        rows += 1;
+        lines += 1;
+        tabs = 0;
+        pos = hit + 1;
+        rows_end = pos;
+        if pos >= data.len() {
+            break;
         }
     }
     (rows_end == data.len()).then_some((rows, lines))
@@ -171,8 +178,33 @@ mod count_tests {
 
     proptest! {
         #[test]
+        fn well_formed_rows_take_the_fast_path(
+            rows in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'.'), Just(b' ')], 0..6), 3),
+                1..20,
+            ),
+            escapes in proptest::collection::vec(prop_oneof![Just(&b"\\t"[..]), Just(&b"\\\\"[..]), Just(&b"\\\n"[..]), Just(&b"\\x41"[..])], 0..5),
+        ) {
+            let mut data = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                for (j, field) in row.iter().enumerate() {
+                    if j > 0 {
+                        data.push(b'\t');
+                    }
+                    data.extend_from_slice(field);
+                    if let Some(e) = escapes.get(i + j) {
+                        data.extend_from_slice(e);
+                    }
+                }
+                data.push(b'\n');
+            }
+            prop_assert_eq!(count_rows(&data, 3), oracle(&data, 3));
+            prop_assert!(count_rows(&data, 3).is_some());
+        }
+
+        #[test]
         fn agrees_with_splitting_every_row(
-            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\t'), Just(b'\\'), Just(b'.'), Just(b'a')], 0..40),
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\t'), Just(b'\\'), Just(b'.'), Just(b'a')], 0..200),
             ncols in 1usize..4,
         ) {
             if let Some(counted) = count_rows(&data, ncols) {

@@ -193,7 +193,9 @@ impl Sink {
                 ),
             },
         };
-        let buffered = BufWriter::with_capacity(1 << 20, dest);
+        // Small enough that a whole chunk of rows (about 1 MiB) bypasses it instead of being copied
+        // into it; large enough to gather the short SQL statements between COPY blocks.
+        let buffered = BufWriter::with_capacity(128 << 10, dest);
         let default = Level::default();
         let (algorithm, level) = match compression {
             OutputCompression::None => (Algorithm::None, default),
