@@ -138,7 +138,7 @@ impl Source {
                 );
             }
         }
-        let constraints = "SELECT contype || ' ' || conrelid::regclass || ' ' || conname FROM pg_constraint \
+        let constraints = "SELECT contype::text || ' ' || conrelid::regclass || ' ' || conname FROM pg_constraint \
                            WHERE connamespace = 'public'::regnamespace ORDER BY 1";
         assert_eq!(
             restored.query(constraints),
