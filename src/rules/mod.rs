@@ -377,13 +377,18 @@ impl RuleSet {
                 ));
             }
             let subset = match table.subset {
-                Some(spec) => Some(compile_subset(key, &spec, line_of(spec.span().start)).map_err(|(l, m)| err(Some(l), format!("{qname}: {m}")))?),
+                Some(spec) => Some(
+                    compile_subset(key, &spec, line_of(spec.span().start))
+                        .map_err(|(l, m)| err(Some(l), format!("{qname}: {m}")))?,
+                ),
                 None => None,
             };
             if table.referenced_only && subset.is_some() {
                 return Err(err(
                     Some(line),
-                    format!("{qname}: `referenced_only = true` cannot be combined with a `subset` section (it keeps exactly the rows kept rows reference)"),
+                    format!(
+                        "{qname}: `referenced_only = true` cannot be combined with a `subset` section (it keeps exactly the rows kept rows reference)"
+                    ),
                 ));
             }
             let foreign_keys = table
@@ -411,7 +416,8 @@ impl RuleSet {
         for v in spec.virtual_foreign_keys {
             let line = line_of(v.span().start);
             let v = v.into_inner();
-            let name = |s: &str| QualifiedName::parse(s).map_err(|m| err(Some(line), format!("virtual_foreign_keys: {m}")));
+            let name =
+                |s: &str| QualifiedName::parse(s).map_err(|m| err(Some(line), format!("virtual_foreign_keys: {m}")));
             if v.columns.is_empty() {
                 return Err(err(Some(line), "virtual_foreign_keys: `columns` must name at least one column".into()));
             }
@@ -453,7 +459,11 @@ impl RuleSet {
 }
 
 /// Validates a `subset` section as far as possible without the dump. Errors carry their line.
-fn compile_subset(key: Option<&SecretKey>, spec: &Spanned<SubsetSpec>, line: usize) -> Result<SubsetRule, (usize, String)> {
+fn compile_subset(
+    key: Option<&SecretKey>,
+    spec: &Spanned<SubsetSpec>,
+    line: usize,
+) -> Result<SubsetRule, (usize, String)> {
     let s = spec.get_ref();
     let fail = |m: String| (line, format!("subset: {m}"));
     if s.where_.is_none() && s.percent.is_none() && s.limit.is_none() {
