@@ -408,7 +408,11 @@ fn partitions_from_custom_to_custom() {
 }
 
 // ---------------------------------------------------------------------------
-// 7. referenced_only parents; integrity overrides a filter.
+// 7. referenced_only parents; integrity overrides a filter (and a limit);
+// pulled rows do not bring their children.
+
+const REFERENCED_ONLY_FILTERED: &[&str] =
+    &["orders", "order_lines", "customers", "products", "countries", "continents", "holidays"];
 
 #[test]
 fn referenced_only_parents_and_integrity_over_filters() {
@@ -418,7 +422,7 @@ fn referenced_only_parents_and_integrity_over_filters() {
         "referenced_only",
         Input::PlainFile,
         Output::Plain,
-        &["orders", "order_lines", "customers", "products", "countries"],
+        REFERENCED_ONLY_FILTERED,
     );
 }
 
@@ -430,7 +434,7 @@ fn referenced_only_from_custom_to_custom() {
         "referenced_only",
         Input::Custom,
         Output::Custom,
-        &["orders", "order_lines", "customers", "products", "countries"],
+        REFERENCED_ONLY_FILTERED,
     );
 }
 
@@ -479,7 +483,8 @@ fn percent_sample_is_deterministic_and_closed() {
 
     // The closure from scrub's choice of roots (which must be rows of the
     // source, unchanged).
-    source.oracle("percent", &format!("CREATE TABLE oracle.accounts AS SELECT * FROM accounts WHERE id = ANY('{ids}');"));
+    source
+        .oracle("percent", &format!("CREATE TABLE oracle.accounts AS SELECT * FROM accounts WHERE id = ANY('{ids}');"));
     assert_eq!(source.db.query("SELECT count(*) FROM oracle.accounts"), kept.to_string());
     source.assert_oracle_filters(&["accounts", "transfers", "transfer_fees"]);
     source.assert_matches_oracle(&restored, "plain, -j 2");
@@ -554,6 +559,20 @@ fn dropped_parent_from_directory_to_custom() {
     scenario("drop", "drop", "drop", Input::Directory, Output::Custom, &["page_views", "clicks"]);
 }
 
+/// Without any subset rule, the rules mean what they meant before subsetting:
+/// `data = "drop"` on a table that kept rows reference is refused. (Not from
+/// stdin: there, as the README says, a plain dump declares its constraints
+/// after its data, and scrub stops only when the constraint arrives.)
+#[test]
+fn dropped_parent_without_subset_rules_is_still_refused() {
+    assert_refused_reading(
+        "drop",
+        "error_drop_without_subset",
+        &["sessions", "page_views"],
+        &[Input::PlainFile, Input::Custom],
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Rules refused before anything is written.
 
@@ -562,9 +581,13 @@ fn dropped_parent_from_directory_to_custom() {
 /// needle (case-insensitive), nothing on stdout, nothing in the output
 /// directory (not even a hidden temporary file).
 fn assert_refused(scenario: &'static str, rules: &str, needles: &[&str]) {
+    assert_refused_reading(scenario, rules, needles, &[Input::PlainFile, Input::PlainStdin, Input::Custom]);
+}
+
+fn assert_refused_reading(scenario: &'static str, rules: &str, needles: &[&str], inputs: &[Input]) {
     let pg = require_pg!();
     let source = Source::new(&pg, scenario);
-    for input in [Input::PlainFile, Input::PlainStdin, Input::Custom] {
+    for &input in inputs {
         let out_dir = tempdir();
         let target = out_dir.path().join("out");
         let run = source.scrub(rules, input, &[]).arg("-o").arg(&target).run().failure();
@@ -621,7 +644,7 @@ fn oracles_run_on_their_fixtures() {
         ("cycle", "cycle", &["departments", "employees"][..]),
         ("composite", "composite", &["warehouses", "bins", "stock"][..]),
         ("partitions", "partitions", PARTITIONS_FILTERED),
-        ("referenced_only", "referenced_only", &["orders", "order_lines", "customers", "products", "countries"][..]),
+        ("referenced_only", "referenced_only", REFERENCED_ONLY_FILTERED),
         ("virtual_fk", "virtual_fk", &["accounts", "invoices", "contacts"][..]),
         ("drop", "drop", &["page_views", "clicks"][..]),
     ] {
