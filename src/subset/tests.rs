@@ -164,13 +164,21 @@ fn self_references_reach_their_fixed_point() {
     // Limit on a cycle: first 2 rows passing own(r), then the fixed point: rows 0 and 1.
     let mut c = case(SELF, "[tables.\"public.e\".subset]\nlimit = 2\n", tables);
     assert_eq!(kept(&mut c, u64::MAX), vec![vec![0, 1]]);
-    // A kept row pulls its whole chain of bosses (a cycle in phase K).
-    let mut c = case(
-        SELF,
-        "[tables.\"public.e\".subset]\nwhere = \"id = 4\"\n[tables.\"public.e\".foreign_keys.e_boss]\non_missing_parent = \"drop\"\n",
-        tables,
-    );
+    // A filter on the only row of a chain drops it: its boss is not selected.
+    let mut c = case(SELF, "[tables.\"public.e\".subset]\nwhere = \"id = 4\"\n", tables);
     assert_eq!(kept(&mut c, u64::MAX), vec![Vec::<u64>::new()]);
+    // A kept row elsewhere pulls a whole chain of bosses (a cycle in phase K).
+    let ddl = format!(
+        "{SELF}CREATE TABLE public.t (id integer NOT NULL, owner integer);\nALTER TABLE ONLY public.t ADD CONSTRAINT t_owner FOREIGN KEY (owner) REFERENCES public.e(id);\n"
+    );
+    let with_tasks: &[(&str, &[&str], &[&str])] =
+        &[("public.e", &["id", "boss", "team"], rows), ("public.t", &["id", "owner"], &["1 4", "2 5"])];
+    let mut c = case(
+        &ddl,
+        "[tables.\"public.t\".subset]\nwhere = \"id = 1\"\n[tables.\"public.e\"]\nreferenced_only = true\n",
+        with_tasks,
+    );
+    assert_eq!(kept(&mut c, u64::MAX), vec![vec![0, 1, 2, 3], vec![0]]);
 }
 
 #[test]
@@ -237,4 +245,47 @@ fn percent_samples_by_primary_key_deterministically() {
         .collect();
     assert_eq!(first[0], expected);
     assert!(matches!(Kept::All, Kept::All));
+}
+
+/// The whole plain path: prescan with spans into a spool, phases, and the output pass, for any
+/// chunk size and number of workers.
+#[test]
+fn plain_output_pass_writes_kept_rows_and_nulls_missing_parents() {
+    use crate::pipeline::{Context, Options, prescan_plain_spans, run_plain};
+    use source::{PlainBytes, PlainSource, Spool, Tee};
+    let dump = "CREATE TABLE public.e (id integer NOT NULL, boss integer, team text);\nCOPY public.e (id, boss, team) FROM stdin;\n1\t\\N\tx\n2\t1\ty\n3\t2\tx\n4\t3\tx\n5\t\\N\ty\n\\.\nCOPY public.n (id) FROM stdin;\n7\n\\.\nALTER TABLE ONLY public.e ADD CONSTRAINT e_pkey PRIMARY KEY (id);\nALTER TABLE ONLY public.e ADD CONSTRAINT e_boss FOREIGN KEY (boss) REFERENCES public.e(id);\n";
+    let key = crate::transform::SecretKey::new(b"k".to_vec()).unwrap();
+    let rules = RuleSet::parse(
+        "[settings]\nunlisted_columns = \"keep\"\n[tables.\"public.e\".subset]\nwhere = \"team = 'x'\"\n[tables.\"public.e\".foreign_keys.e_boss]\non_missing_parent = \"null\"\n",
+        std::path::Path::new("r.toml"),
+        Some(&key),
+    )
+    .unwrap();
+    let progress = crate::progress::Progress::hidden();
+    for (chunk_size, jobs) in [(1, 1), (3, 2), (1 << 20, 2)] {
+        let opts = Options { jobs, chunk_size, ..Options::default() };
+        let mut spool = Spool::new().unwrap();
+        let (schema, spans) = prescan_plain_spans(Tee { inner: dump.as_bytes(), spool: &mut spool }, &opts).unwrap();
+        spool.finish().unwrap();
+        let tables: Vec<DataTable> =
+            spans.iter().map(|s| DataTable { name: s.copy.table.clone(), columns: s.copy.columns.clone() }).collect();
+        let g = Graph::build(&schema, &rules, &tables, Some(&key)).unwrap();
+        let mut src = PlainSource { bytes: PlainBytes::Spool(&spool), spans, max_row_bytes: 1 << 20 };
+        let sel = select(&g, &mut src, 1 << 20, Some(&key)).unwrap();
+        let mut out = Vec::new();
+        let ctx = Context {
+            rules: &rules,
+            key: Some(&key),
+            opts: &opts,
+            progress: &progress,
+            manifest_header: None,
+            selection: Some(&sel),
+        };
+        let report = run_plain(spool.range(0, spool.len()), &mut out, schema, &ctx).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("FROM stdin;\n1\t\\N\tx\n3\t\\N\tx\n4\t3\tx\n\\.\n"), "{chunk_size}: {text}");
+        assert!(text.contains("COPY public.n (id) FROM stdin;\n7\n\\.\n"), "{text}");
+        assert_eq!((report.tables[0].rows_in, report.tables[0].rows_out), (5, 3));
+        assert_eq!(report.tables[0].subset.as_ref().map(|s| s.selected), Some(Some(3)));
+    }
 }
