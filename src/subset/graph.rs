@@ -232,7 +232,7 @@ impl Graph {
         if by_name.len() != tables.len() {
             let dup = tables.iter().enumerate().find(|(i, t)| by_name[&t.name] != *i).map(|(_, t)| &t.name);
             return Err(Error::Usage(format!(
-                "table {} has more than one data block; subsetting needs one per table",
+                "table {} has more than one data block (a dump made with pg_dump --load-via-partition-root?); subsetting needs one per table: dump without that option",
                 dup.map(ToString::to_string).unwrap_or_default()
             )));
         }
