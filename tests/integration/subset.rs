@@ -249,9 +249,22 @@ fn multiset_difference(expected: &[String], actual: &[String]) -> (Vec<String>, 
 /// One scenario end to end: build, dump, scrub with `rules`, restore, and
 /// compare with `oracle`.
 fn scenario(scenario: &'static str, rules: &str, oracle: &str, input: Input, output: Output, filtered: &[&str]) {
+    scenario_with(scenario, rules, oracle, input, output, filtered, &["-j", "2"]);
+}
+
+/// [`scenario`] with these scrub arguments.
+fn scenario_with(
+    scenario: &'static str,
+    rules: &str,
+    oracle: &str,
+    input: Input,
+    output: Output,
+    filtered: &[&str],
+    extra: &[&str],
+) {
     let pg = require_pg!();
     let source = Source::new(&pg, scenario);
-    let restored = source.subset(rules, input, output, &["-j", "2"]);
+    let restored = source.subset(rules, input, output, extra);
     source.oracle(oracle, "");
     source.assert_oracle_filters(filtered);
     source.assert_matches_oracle(&restored, &format!("rules {rules}, {input:?} in, {output:?} out"));
@@ -383,6 +396,12 @@ fn cycle_between_two_tables_from_custom_to_custom() {
     scenario("cycle", "cycle", "cycle", Input::Custom, Output::Custom, &["departments", "employees"]);
 }
 
+/// A limit on a table of the cycle: candidates first, then the fixed point.
+#[test]
+fn cycle_limit_applies_before_the_fixed_point() {
+    scenario("cycle", "cycle_limit", "cycle_limit", Input::PlainFile, Output::Plain, &["departments", "employees"]);
+}
+
 // ---------------------------------------------------------------------------
 // 5. Composite keys.
 
@@ -435,6 +454,35 @@ fn referenced_only_from_custom_to_custom() {
         Input::Custom,
         Output::Custom,
         REFERENCED_ONLY_FILTERED,
+    );
+}
+
+/// The same with every key set spilled to disk (`--memory-limit 1K`): the
+/// recursive pulls of this scenario read back what they spilled.
+#[test]
+fn referenced_only_with_key_sets_spilled_to_disk() {
+    scenario_with(
+        "referenced_only",
+        "referenced_only",
+        "referenced_only",
+        Input::PlainStdin,
+        Output::Plain,
+        REFERENCED_ONLY_FILTERED,
+        &["-j", "2", "--memory-limit", "1K"],
+    );
+}
+
+/// The greatest fixed point with spilled key sets.
+#[test]
+fn self_reference_with_key_sets_spilled_to_disk() {
+    scenario_with(
+        "selfref",
+        "selfref",
+        "selfref",
+        Input::Custom,
+        Output::Custom,
+        SELFREF_FILTERED,
+        &["-j", "1", "--memory-limit", "1K"],
     );
 }
 
@@ -491,32 +539,51 @@ fn percent_sample_is_deterministic_and_closed() {
     source.assert_matches_oracle(&from_custom, "custom, -j 1");
 }
 
-/// The sample is the spec's keyed hash, recomputed with pgcrypto's HMAC:
-/// HMAC-SHA256(key, "scrub subset\0" || "public.accounts" || "\0" || id), its
-/// first 8 bytes big-endian below percent/100 * 2^64.
-#[test]
-fn percent_sample_follows_the_spec_hash() {
-    let pg = require_pg!();
-    let source = Source::new(&pg, "percent");
-    let restored = source.subset("percent", Input::PlainFile, Output::Plain, &[]);
+/// The spec's keyed sample of 10% of the accounts, in SQL with pgcrypto's
+/// HMAC: HMAC-SHA256(key, "scrub subset\0" || "public.accounts" || "\0" || id),
+/// its first 8 bytes big-endian below percent/100 * 2^64. `None` when the
+/// server has no pgcrypto.
+fn spec_sample_of_accounts(source: &Source, and_where: &str) -> Option<String> {
     if source.db.try_query("CREATE EXTENSION IF NOT EXISTS pgcrypto").is_err() {
         eprintln!("skipped: pgcrypto is not available on this server");
-        return;
+        return None;
     }
     // 0.1 * 2^64 as the f64 product is 0x1999999999999a00; the exact value
     // differs by less than 2^9, which no hash of 2000 rows will hit.
     let threshold = "1999999999999a00";
-    let setup = format!(
+    Some(format!(
         "CREATE TABLE oracle.accounts AS
          SELECT * FROM accounts
          WHERE encode(substring(hmac(convert_to('scrub subset', 'UTF8') || '\\x00'::bytea
                                      || convert_to('public.accounts', 'UTF8') || '\\x00'::bytea
                                      || convert_to(id::text, 'UTF8'),
-                                     convert_to('{SECRET}', 'UTF8'), 'sha256') FROM 1 FOR 8), 'hex') < '{threshold}';"
-    );
+                                     convert_to('{SECRET}', 'UTF8'), 'sha256') FROM 1 FOR 8), 'hex') < '{threshold}'
+           AND {and_where};"
+    ))
+}
+
+/// The sample is the spec's keyed hash.
+#[test]
+fn percent_sample_follows_the_spec_hash() {
+    let pg = require_pg!();
+    let source = Source::new(&pg, "percent");
+    let restored = source.subset("percent", Input::PlainFile, Output::Plain, &[]);
+    let Some(setup) = spec_sample_of_accounts(&source, "true") else { return };
     source.oracle("percent", &setup);
     source.assert_oracle_filters(&["accounts", "transfers"]);
     source.assert_matches_oracle(&restored, "percent from the spec's HMAC");
+}
+
+/// percent and where on one table (both must hold), a limit on its child.
+#[test]
+fn percent_with_where_and_a_limit_below() {
+    let pg = require_pg!();
+    let source = Source::new(&pg, "percent");
+    let restored = source.subset("percent_where_limit", Input::Directory, Output::Plain, &["-j", "2"]);
+    let Some(setup) = spec_sample_of_accounts(&source, "currency <> 'CHF'") else { return };
+    source.oracle("percent_where_limit", &setup);
+    source.assert_oracle_filters(&["accounts", "transfers", "transfer_fees"]);
+    source.assert_matches_oracle(&restored, "percent, where and limit");
 }
 
 // ---------------------------------------------------------------------------
@@ -642,6 +709,7 @@ fn oracles_run_on_their_fixtures() {
         ("selfref", "selfref_null", SELFREF_FILTERED),
         ("selfref", "selfref_limit", SELFREF_FILTERED),
         ("cycle", "cycle", &["departments", "employees"][..]),
+        ("cycle", "cycle_limit", &["departments", "employees"][..]),
         ("composite", "composite", &["warehouses", "bins", "stock"][..]),
         ("partitions", "partitions", PARTITIONS_FILTERED),
         ("referenced_only", "referenced_only", REFERENCED_ONLY_FILTERED),
