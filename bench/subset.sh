@@ -40,8 +40,8 @@ CREATE UNLOGGED TABLE orders (id bigint PRIMARY KEY, customer_id integer NOT NUL
 CREATE UNLOGGED TABLE order_items (order_id bigint NOT NULL REFERENCES orders(id), line integer NOT NULL, product_id integer NOT NULL REFERENCES products(id), qty integer NOT NULL, PRIMARY KEY (order_id, line));
 INSERT INTO customers SELECT i, (ARRAY['FR','DE','US','ES'])[1 + i % 4], date '2015-01-01' + i % 3000 FROM generate_series(1, $scale * 1000000) i;
 INSERT INTO products SELECT i, 'product ' || i FROM generate_series(1, 10000) i;
-INSERT INTO orders SELECT i, 1 + (i * 7919) % ($scale * 1000000), timestamp '2020-01-01' + i * interval '7 seconds' FROM generate_series(1, $scale * 4000000) i;
-INSERT INTO order_items SELECT 1 + (i - 1) / 3 * 2, 1 + (i - 1) % 3, 1 + (i * 104729) % 10000, 1 + i % 5 FROM generate_series(1, $scale * 6000000) i;
+INSERT INTO orders SELECT i, (1 + (i * 7919) % ($scale * 1000000))::integer, timestamp '2020-01-01' + i * interval '7 seconds' FROM generate_series(1::bigint, $scale * 4000000) i;
+INSERT INTO order_items SELECT 1 + (i - 1) / 3 * 2, (1 + (i - 1) % 3)::integer, (1 + (i * 104729) % 10000)::integer, (1 + i % 5)::integer FROM generate_series(1::bigint, $scale * 6000000) i;
 SQL
     pg_dump -d "$db" -f "$dump"
 fi

@@ -3,7 +3,10 @@
 //!
 //! Rows of tables without transforms are checked (field count, escapes, line endings) and handed
 //! back in the very buffer they arrived in, so pass-through costs one scan. In rewritten rows the
-//! bytes between rewritten fields are copied as they are; only ruled fields are decoded.
+//! bytes between rewritten fields are copied as they are; only ruled fields are decoded. Rows of
+//! subset tables are written or skipped by their index in the table's data (a chunk carries the
+//! index of its first row), and a kept row's references whose parent row is not kept are written
+//! as NULL where the rules say `on_missing_parent = "null"`.
 
 use std::ops::Range;
 
