@@ -42,6 +42,9 @@ enum Input {
     Custom,
     /// `pg_dump -Fd`.
     Directory,
+    /// `pg_dump -Fp --load-via-partition-root` in a file: every leaf's rows
+    /// are loaded through the partitioned root (`COPY public.events`).
+    PlainViaRoot,
 }
 
 /// What scrub writes, and how it is restored.
@@ -69,11 +72,13 @@ impl Source {
         let db = pg.scratch(&format!("sub_{scenario}"));
         db.load_file(&fixture_path(&format!("{scenario}.sql")));
         let source = Source { pg: pg.clone(), scenario, db, dir: tempdir() };
-        for input in [Input::PlainFile, Input::Custom, Input::Directory] {
+        for input in [Input::PlainFile, Input::Custom, Input::Directory, Input::PlainViaRoot] {
             let (flag, path) = (source.format_flag(input), source.dump_path(input));
-            let out = source
-                .pg
-                .command("pg_dump")
+            let mut pg_dump = source.pg.command("pg_dump");
+            if input == Input::PlainViaRoot {
+                pg_dump.arg("--load-via-partition-root");
+            }
+            let out = pg_dump
                 .arg(flag)
                 .arg("-f")
                 .arg(&path)
@@ -88,7 +93,7 @@ impl Source {
 
     fn format_flag(&self, input: Input) -> &'static str {
         match input {
-            Input::PlainFile | Input::PlainStdin => "-Fp",
+            Input::PlainFile | Input::PlainStdin | Input::PlainViaRoot => "-Fp",
             Input::Custom => "-Fc",
             Input::Directory => "-Fd",
         }
@@ -99,6 +104,7 @@ impl Source {
             Input::PlainFile | Input::PlainStdin => "dump.sql",
             Input::Custom => "dump.custom",
             Input::Directory => "dump.dir",
+            Input::PlainViaRoot => "dump.via-root.sql",
         })
     }
 
@@ -419,6 +425,19 @@ const PARTITIONS_FILTERED: &[&str] =
 #[test]
 fn partitions_from_plain_file_to_plain() {
     scenario("partitions", "partitions", "partitions", Input::PlainFile, Output::Plain, PARTITIONS_FILTERED);
+}
+
+/// `--load-via-partition-root`: every leaf's COPY block names the root. The
+/// README (Subsetting, limitations) says subsetting needs one data block per
+/// table and refuses such a dump: it must say so, before writing anything.
+#[test]
+fn partitions_loaded_via_partition_root_are_refused() {
+    assert_refused_reading(
+        "partitions",
+        "partitions",
+        &["load-via-partition-root", "public.events"],
+        &[Input::PlainViaRoot],
+    );
 }
 
 #[test]
