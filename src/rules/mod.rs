@@ -603,6 +603,41 @@ keep_all = true
     }
 
     #[test]
+    fn subset_rules_are_checked_at_load() {
+        let rules = parse(
+            "[tables.\"public.c\".subset]\nwhere = \"country = 'FR'\"\npercent = 2.5\nlimit = 10\n[tables.\"public.p\"]\nreferenced_only = true\n[tables.\"public.e\".foreign_keys.e_boss]\non_missing_parent = \"null\"\n[[virtual_foreign_keys]]\ntable = \"public.o\"\ncolumns = [\"c_ref\"]\nreferences = \"public.c\"\n",
+        )
+        .unwrap();
+        assert!(rules.subsets());
+        let c = rules.tables[&QualifiedName::new("public", "c")].subset.as_ref().unwrap();
+        assert_eq!((c.percent, c.limit, c.line), (Some(2.5), Some(10), 1));
+        assert_eq!(rules.virtual_foreign_keys[0].line, 9);
+        assert_eq!(
+            rules.tables[&QualifiedName::new("public", "e")].foreign_keys["e_boss"].on_missing_parent,
+            OnMissingParent::Null
+        );
+        assert!(!parse("[tables.\"public.c\"]\ndata = \"drop\"\n").unwrap().subsets());
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("[tables.\"public.c\".subset]\npercent = 0\n").contains("above 0 and at most 100"));
+        assert!(err("[tables.\"public.c\".subset]\npercent = 100.5\n").contains("above 0 and at most 100"));
+        assert!(err("[tables.\"public.c\".subset]\n").contains("at least one of"));
+        assert!(
+            err("[tables.\"public.c\".subset]\nwhere = \"a = \"\n")
+                .starts_with("r.toml:1: public.c: subset: `where`: syntax error")
+        );
+        assert!(
+            err("[tables.\"public.c\"]\nreferenced_only = true\n[tables.\"public.c\".subset]\nlimit = 1\n")
+                .contains("cannot be combined")
+        );
+        assert!(
+            err("[tables.\"public.c\".foreign_keys.k]\non_missing_parent = \"maybe\"\n").contains("unknown variant")
+        );
+        assert!(err("[[virtual_foreign_keys]]\ntable = \"public.o\"\ncolumns = [\"a\", \"b\"]\nreferences = \"public.c\"\nreferenced_columns = [\"id\"]\n").contains("counts must match"));
+        let e = RuleSet::parse("[tables.\"public.c\".subset]\npercent = 5\n", Path::new("r.toml"), None).unwrap_err();
+        assert!(e.to_string().contains("SCRUB_SECRET"), "{e}");
+    }
+
+    #[test]
     fn keyed_rules_without_a_key_fail_at_load() {
         let e = RuleSet::parse("[tables.\"public.t\"]\ncolumns.a = \"hash\"\n", Path::new("r.toml"), None).unwrap_err();
         assert!(e.to_string().contains("SCRUB_SECRET"), "{e}");

@@ -159,7 +159,9 @@ impl KeySet {
             let now = self.memory();
             let over = budget.adjust(self.accounted, now);
             self.accounted = now;
-            if over {
+            // A small set spilling would only make many tiny runs (and merges): it spills once it
+            // holds a fair share of the budget.
+            if over && now >= budget.limit / 8 {
                 self.spill(budget)?;
             }
         }
