@@ -380,7 +380,7 @@ fn run_once(
     out: impl Write + Send,
 ) -> scrub::Result<()> {
     let progress = Progress::hidden();
-    let ctx = Context { rules, key: Some(key), opts, progress: &progress, manifest_header: None };
+    let ctx = Context { rules, key: Some(key), opts, progress: &progress, manifest_header: None, selection: None };
     run_plain(dump, out, Schema::default(), &ctx).map(|_| ())
 }
 

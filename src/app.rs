@@ -159,6 +159,9 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
             format.letter()
         )));
     }
+    if ctx.rules.subsets() {
+        return run_plain_subset(ctx, input);
+    }
     // pg_dump writes constraints after the data. When the input is a file it can be read twice,
     // so the rules are checked against the whole schema, foreign keys included, before the data
     // pass; from a pipe, constraints are checked as they arrive.
@@ -168,8 +171,66 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
         }
         _ => Schema::default(),
     };
+    write_plain(ctx, input.reader, schema, None)
+}
+
+/// Subsets a plain dump: one pass learns the schema and where each COPY block is (spooling the
+/// input when it cannot seek: standard input, compressed files), the phases read the tables they
+/// need by byte range, and the output pass reads the file (or the spool) once more.
+fn run_plain_subset(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
+    let config = ctx.config;
+    let opts = &config.options;
+    let seekable = match &config.input {
+        Some(path) if path != Path::new("-") && input.size.is_some() => {
+            (input.compression == crate::input::Compression::None).then(|| path.clone())
+        }
+        _ => None,
+    };
+    let mut spool = None;
+    let (schema, spans) = match &seekable {
+        Some(_) => crate::pipeline::prescan_plain_spans(ctx.interruptible(input.reader), opts)?,
+        None => {
+            let s = spool.insert(crate::subset::source::Spool::new().map_err(|e| {
+                Error::io(format!("creating a spool file in {}", crate::cleanup::temp_dir().display()), e)
+            })?);
+            let tee = crate::subset::source::Tee { inner: ctx.interruptible(input.reader), spool: s };
+            let found = crate::pipeline::prescan_plain_spans(tee, opts)?;
+            s.finish().map_err(|e| Error::io("writing the spool file", e))?;
+            found
+        }
+    };
+    let tables: Vec<_> = spans
+        .iter()
+        .map(|s| crate::subset::graph::DataTable { name: s.copy.table.clone(), columns: s.copy.columns.clone() })
+        .collect();
+    let graph = crate::subset::graph::Graph::build(&schema, ctx.rules, &tables, ctx.key)?;
+    if !schema.is_empty() {
+        crate::rules::bind::Binder::new(ctx.rules, ctx.key).check(&schema)?;
+    }
+    let bytes = match (&seekable, &spool) {
+        (Some(path), _) => crate::subset::source::PlainBytes::File(path.clone()),
+        (None, Some(s)) => crate::subset::source::PlainBytes::Spool(s),
+        (None, None) => unreachable!("input that cannot seek is spooled"),
+    };
+    let mut source = crate::subset::source::PlainSource { bytes, spans, max_row_bytes: opts.max_row_bytes };
+    let selection = crate::subset::select(&graph, &mut source, opts.memory_limit, ctx.key)?;
+    match (&seekable, &spool) {
+        (Some(path), _) => write_plain(ctx, crate::input::open(Some(path))?.reader, schema, Some(&selection)),
+        (None, Some(s)) => write_plain(ctx, Box::new(s.range(0, s.len())), schema, Some(&selection)),
+        (None, None) => unreachable!("input that cannot seek is spooled"),
+    }
+}
+
+/// The output pass of a plain dump.
+fn write_plain<R: Read>(
+    ctx: &RunContext<'_>,
+    reader: R,
+    schema: Schema,
+    selection: Option<&crate::subset::Selection>,
+) -> Result<Report> {
+    let config = ctx.config;
     let mut sink = Sink::create(config.output.as_deref(), ctx.plain_compression())?;
-    let reader = ctx.interruptible(input.reader);
+    let reader = ctx.interruptible(reader);
     let header = ctx.manifest_settings()?.map(|s| manifest::plain_header(&s));
     let pipeline_ctx = crate::pipeline::Context {
         rules: ctx.rules,
@@ -177,6 +238,7 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
         opts: &config.options,
         progress: ctx.progress,
         manifest_header: header.as_deref(),
+        selection,
     };
     let report = crate::pipeline::run_plain(reader, &mut sink, schema, &pipeline_ctx)?;
     if header.is_some() {
@@ -188,8 +250,59 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
     Ok(report)
 }
 
+/// Subsetting an archive reads its tables by TOC entry from a file: an archive arriving on
+/// standard input is first copied (as it is, compressed) to a temporary file.
+fn archive_file(
+    ctx: &RunContext<'_>,
+    opened: Opened,
+) -> Result<(Opened, Option<crate::cleanup::Tracked<tempfile::NamedTempFile>>)> {
+    let from_file = ctx.config.input.as_deref().filter(|p| *p != Path::new("-")).is_some();
+    match opened {
+        Opened::Custom(i) | Opened::Tar(i) if !from_file || i.size.is_none() => {
+            let mut temp = crate::cleanup::named_temp_file(".scrub-input.").map_err(|e| {
+                Error::io(format!("creating a temporary file in {}", crate::cleanup::temp_dir().display()), e)
+            })?;
+            let mut reader = ctx.interruptible(i.reader);
+            std::io::copy(&mut reader, temp.as_file_mut())
+                .map_err(|e| Error::io("copying the archive to a temporary file", e))?;
+            let reopened = crate::input::open_any(Some(temp.path()))?;
+            Ok((reopened, Some(temp)))
+        }
+        other => Ok((other, None)),
+    }
+}
+
+/// Decides the rows of every table of an archive.
+fn select_archive(
+    ctx: &RunContext<'_>,
+    input: &ArchiveInput,
+    path: &Path,
+    format: DumpFormat,
+) -> Result<crate::subset::Selection> {
+    let toc = input.toc();
+    let schema = crate::pipeline::archive::schema_from_toc(toc)?;
+    let found = crate::pipeline::archive::data_tables(toc);
+    let tables: Vec<_> = found.iter().map(|(t, _, _)| t.clone()).collect();
+    let graph = crate::subset::graph::Graph::build(&schema, ctx.rules, &tables, ctx.key)?;
+    if !schema.is_empty() {
+        crate::rules::bind::Binder::new(ctx.rules, ctx.key).check(&schema)?;
+    }
+    let mut source = crate::subset::source::ArchiveSource {
+        file: crate::subset::source::ArchiveFile::index(path, format)?,
+        entries: found.into_iter().map(|(_, id, label)| (id, label)).collect(),
+        max_row_bytes: ctx.config.options.max_row_bytes,
+    };
+    crate::subset::select(&graph, &mut source, ctx.config.options.memory_limit, ctx.key)
+}
+
 fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
     let config = ctx.config;
+    let (opened, spooled) = if ctx.rules.subsets() { archive_file(ctx, opened)? } else { (opened, None) };
+    let path = match (&opened, &spooled) {
+        (Opened::Directory(p), _) => Some(p.clone()),
+        (_, Some(temp)) => Some(temp.path().to_path_buf()),
+        _ => config.input.clone(),
+    };
     let (mut input, in_format) = match opened {
         Opened::Custom(i) => {
             (ArchiveInput::Custom(CustomReader::new(boxed(ctx.interruptible(i.reader)))?), DumpFormat::Custom)
@@ -208,7 +321,17 @@ fn run_archive_input(ctx: &RunContext<'_>, opened: Opened) -> Result<Report> {
         (_, Some(c)) => Some(archive_compression(c, version).0),
         (_, None) => None,
     };
-    let run = ArchiveRun { rules: ctx.rules, key: ctx.key, opts: &config.options, progress: ctx.progress };
+    let selection = match (&path, ctx.rules.subsets()) {
+        (Some(path), true) => Some(select_archive(ctx, &input, path, in_format)?),
+        _ => None,
+    };
+    let run = ArchiveRun {
+        rules: ctx.rules,
+        key: ctx.key,
+        opts: &config.options,
+        progress: ctx.progress,
+        subset: selection.as_ref(),
+    };
     let mut prepared = prepare(input.toc(), &run, compression)?;
     let settings = ctx.manifest_settings()?;
     if let Some(settings) = &settings

@@ -25,10 +25,21 @@ pub struct ColumnCheck {
     pub source: String,
 }
 
+/// One table's subset settings.
+#[derive(Debug, Serialize)]
+pub struct SubsetCheck {
+    pub table: String,
+    /// `where ...; percent p; limit n`, `referenced only`, or a reference's `on_missing_parent`.
+    pub setting: String,
+    pub source: String,
+}
+
 /// The whole check.
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
     pub columns: Vec<ColumnCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subset: Vec<SubsetCheck>,
     pub uncovered: Vec<String>,
     pub problems: Vec<String>,
 }
@@ -55,6 +66,12 @@ impl CheckReport {
             let line: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
+        }
+        if !self.subset.is_empty() {
+            out.push_str("\nsubset:\n");
+            for s in &self.subset {
+                out.push_str(&format!("  {}: {} ({})\n", s.table, s.setting, s.source));
+            }
         }
         if !self.uncovered.is_empty() {
             out.push_str(&format!("\n{} column(s) not covered by the rules:\n", self.uncovered.len()));
@@ -114,7 +131,78 @@ pub fn check(rules: &RuleSet, schema: &Schema) -> CheckReport {
             });
         }
     }
-    CheckReport { columns, uncovered, problems: problems.iter().map(Error::to_string).collect() }
+    let mut problems: Vec<String> = problems.iter().map(Error::to_string).collect();
+    let subset = subset_settings(rules, schema, &mut problems);
+    CheckReport { columns, subset, uncovered, problems }
+}
+
+/// The subset settings of every table with data, and the problems of the subset rules.
+fn subset_settings(rules: &RuleSet, schema: &Schema, problems: &mut Vec<String>) -> Vec<SubsetCheck> {
+    if !rules.subsets() {
+        return Vec::new();
+    }
+    let tables: Vec<crate::subset::graph::DataTable> = schema
+        .tables()
+        .filter(|(_, d)| !d.partitioned)
+        .map(|(name, _)| crate::subset::graph::DataTable {
+            name: name.clone(),
+            columns: schema.columns(name).into_iter().filter(|(_, g)| !g).map(|(c, _)| c).collect(),
+        })
+        .collect();
+    let key = SecretKey::new(b"scrub check".to_vec()).expect("non-empty");
+    if let Err(e) = crate::subset::graph::Graph::build(schema, rules, &tables, Some(&key)) {
+        problems.push(e.to_string());
+    }
+    let mut out = Vec::new();
+    for t in &tables {
+        let Some((owner, r)) = schema.rules_for(rules, &t.name) else { continue };
+        let source =
+            if *owner == t.name { rules.locate(r.line) } else { format!("{}, rules of {owner}", rules.locate(r.line)) };
+        let push = |out: &mut Vec<SubsetCheck>, setting: String, source: String| {
+            out.push(SubsetCheck { table: t.name.to_string(), setting, source })
+        };
+        if let Some(sub) = &r.subset {
+            let mut parts = Vec::new();
+            if let Some(f) = &sub.filter {
+                parts.push(format!("where {}", f.source()));
+            }
+            if let Some(p) = sub.percent {
+                parts.push(format!("percent {p}"));
+            }
+            if let Some(l) = sub.limit {
+                parts.push(format!("limit {l}"));
+            }
+            push(&mut out, parts.join("; "), source.clone());
+        }
+        if r.referenced_only {
+            push(&mut out, "referenced only".into(), source.clone());
+        }
+        for (fk, rule) in rules.tables.get(&t.name).map(|r| &r.foreign_keys).into_iter().flatten() {
+            push(
+                &mut out,
+                format!("foreign key {fk}: on_missing_parent = {:?}", rule.on_missing_parent).to_lowercase(),
+                rules.locate(rule.line),
+            );
+        }
+    }
+    for v in &rules.virtual_foreign_keys {
+        out.push(SubsetCheck {
+            table: v.table.to_string(),
+            setting: format!(
+                "virtual foreign key ({}) references {} ({}), on_missing_parent = {}",
+                v.columns.join(", "),
+                v.references,
+                if v.referenced_columns.is_empty() {
+                    "primary key".to_string()
+                } else {
+                    v.referenced_columns.join(", ")
+                },
+                format!("{:?}", v.on_missing_parent).to_lowercase()
+            ),
+            source: rules.locate(v.line),
+        });
+    }
+    out
 }
 
 /// Reads a dump's schema (any format) and checks `rules` against it.

@@ -28,6 +28,7 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod sql;
+pub mod subset;
 pub mod transform;
 
 pub use error::{Error, Result};

@@ -87,6 +87,11 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     max_row_bytes: usize,
 
+    /// Subsetting: memory the key sets may use (e.g. 512M, 2G) before they spill to disk in
+    /// --temp-dir instead of failing.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    memory_limit: u64,
+
     /// Directory for spool files (tar output, large objects of tar input, the archive given to
     /// pg_restore for plain output); default: the system's ($TMPDIR or /tmp). Files there have
     /// mode 0600 and are removed on every exit, signals included.
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
         options.chunk_size = usize::try_from(c).unwrap_or(usize::MAX);
     }
     options.max_row_bytes = args.max_row_bytes;
+    options.memory_limit = args.memory_limit;
     // Output compression runs on rayon's pool (src/archive/compress.rs): as many threads as jobs.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(options.jobs).build_global();
     let config = Config {
@@ -350,4 +356,36 @@ fn run_verify(
 fn fail(e: &scrub::Error) -> ExitCode {
     eprintln!("scrub: error: {e}");
     ExitCode::from(e.exit_code() as u8)
+}
+
+/// A size with an optional binary suffix: `1048576`, `512K`, `512M`, `2G`, `1T`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{text}`: expected a size such as 512M or 2G")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("`{text}`: expected a size such as 512M or 2G"))?;
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("512M"), Ok(512 << 20));
+        assert_eq!(super::parse_size("2G"), Ok(2 << 30));
+        assert_eq!(super::parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(super::parse_size("100"), Ok(100));
+        assert!(super::parse_size("lots").is_err());
+        assert!(super::parse_size("1X").is_err());
+    }
 }

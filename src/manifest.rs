@@ -66,6 +66,7 @@ pub struct Manifest {
 /// Whether the rules can change anything: only then does an artifact get a manifest.
 pub fn rules_change_data(rules: &RuleSet) -> bool {
     rules.large_objects == LargeObjects::Drop
+        || rules.subsets()
         || rules.tables.values().any(|t| t.data == DataAction::Drop || t.columns.values().any(|c| !c.is_keep()))
 }
 

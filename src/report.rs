@@ -25,6 +25,29 @@ pub struct TableReport {
     /// Columns no rule names, copied unchanged under `unlisted_columns = "warn"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unlisted: Vec<String>,
+    /// Subsetting: why the table's rows were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subset: Option<SubsetRows>,
+}
+
+/// Why a subset table keeps the rows it keeps.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SubsetRows {
+    /// `subset rule`, `referenced only`, `foreign keys` (filtered by its parents only) or
+    /// `data dropped`.
+    pub reason: String,
+    /// Rows kept by the table's own rule and its parents (before integrity), when counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<u64>,
+    /// Rows added because kept rows reference them.
+    pub pulled: u64,
+}
+
+impl SubsetRows {
+    fn describe(&self) -> String {
+        let selected = self.selected.map(|n| format!(", {n} selected")).unwrap_or_default();
+        format!("[subset: {}{selected}, {} pulled in]", self.reason, self.pulled)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -78,6 +101,11 @@ impl Report {
                 .map(|(column, transform)| RewrittenColumn { column, transform })
                 .collect(),
             unlisted: plan.unlisted.clone(),
+            subset: plan.subset.as_ref().map(|f| SubsetRows {
+                reason: f.reason.to_string(),
+                selected: f.selected,
+                pulled: f.pulled,
+            }),
         });
     }
 
@@ -106,7 +134,11 @@ impl Report {
             } else {
                 t.rewritten.iter().map(|c| format!("{} ({})", c.column, c.transform)).collect::<Vec<_>>().join(", ")
             };
-            let inherited = t.rules_from.as_ref().map(|p| format!(" [rules of {p}]")).unwrap_or_default();
+            let mut inherited = t.rules_from.as_ref().map(|p| format!(" [rules of {p}]")).unwrap_or_default();
+            if let Some(s) = &t.subset {
+                inherited.push(' ');
+                inherited.push_str(&s.describe());
+            }
             let (rows_in, rows_out) = if t.copied_raw {
                 ("-".to_string(), "-".to_string())
             } else {

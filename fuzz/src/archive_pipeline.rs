@@ -59,9 +59,14 @@ fn open(bytes: &[u8]) -> Result<ArchiveInput, String> {
 fn run(bytes: &[u8], knob: u8) -> Result<Vec<u8>, String> {
     let keep = RuleSet::keep_everything();
     let rules = if knob & 2 != 0 { rewriting() } else { &keep };
-    let opts = Options { jobs: 1, chunk_size: if knob & 4 != 0 { 5 } else { 1 << 16 }, max_row_bytes: 1 << 20 };
+    let opts = Options {
+        jobs: 1,
+        chunk_size: if knob & 4 != 0 { 5 } else { 1 << 16 },
+        max_row_bytes: 1 << 20,
+        ..Options::default()
+    };
     let progress = Progress::hidden();
-    let archive_run = ArchiveRun { rules, key: Some(key()), opts: &opts, progress: &progress };
+    let archive_run = ArchiveRun { rules, key: Some(key()), opts: &opts, progress: &progress, subset: None };
     let mut input = open(bytes)?;
     let prepared = prepare(input.toc(), &archive_run, None).map_err(|e| e.to_string())?;
     let mut out = Vec::new();

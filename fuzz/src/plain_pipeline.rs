@@ -42,10 +42,11 @@ fn rewriting() -> &'static RuleSet {
 }
 
 fn run(input: &[u8], rules: &RuleSet, jobs: usize, chunk_size: usize) -> Result<Vec<u8>, String> {
-    let opts = Options { jobs, chunk_size, max_row_bytes: 1 << 20 };
+    let opts = Options { jobs, chunk_size, max_row_bytes: 1 << 20, ..Options::default() };
     let mut out = Vec::new();
     let progress = Progress::hidden();
-    let ctx = Context { rules, key: Some(key()), opts: &opts, progress: &progress, manifest_header: None };
+    let ctx =
+        Context { rules, key: Some(key()), opts: &opts, progress: &progress, manifest_header: None, selection: None };
     run_plain(input, &mut out, Schema::default(), &ctx).map(|_| out).map_err(|e| e.to_string())
 }
 

@@ -28,7 +28,8 @@ fn run(rules: &RuleSet, key: &SecretKey, jobs: usize, chunk_size: usize) -> Resu
     let opts = Options { jobs, chunk_size, ..Options::default() };
     let mut out = Vec::new();
     let progress = Progress::hidden();
-    let ctx = Context { rules, key: Some(key), opts: &opts, progress: &progress, manifest_header: None };
+    let ctx =
+        Context { rules, key: Some(key), opts: &opts, progress: &progress, manifest_header: None, selection: None };
     run_plain(DUMP, &mut out, schema().clone(), &ctx).map(|_| out).map_err(|e| e.to_string())
 }
 

@@ -251,6 +251,11 @@ impl<R: Read> TarReader<R> {
         &self.toc
     }
 
+    /// Bytes consumed so far (right after [`TarReader::new`]: the end of `toc.dat`).
+    pub fn position(&self) -> u64 {
+        self.src.pos()
+    }
+
     /// The BLOBS entry that large objects seen now belong to.
     fn blobs_owner(&self) -> Option<(usize, DumpId)> {
         self.data_order[self.cursor.min(self.data_order.len())..]

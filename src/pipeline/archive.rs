@@ -77,6 +77,8 @@ pub struct ArchiveRun<'a> {
     pub key: Option<&'a SecretKey>,
     pub opts: &'a Options,
     pub progress: &'a Progress,
+    /// Subsetting: which rows of each table to write.
+    pub subset: Option<&'a crate::subset::Selection>,
 }
 
 impl From<ArchiveError> for Error {
@@ -95,6 +97,22 @@ fn label_of(toc: &Toc, dump_id: DumpId) -> String {
 
 fn text(s: &Option<Vec<u8>>) -> &[u8] {
     s.as_deref().unwrap_or_default()
+}
+
+/// The tables with COPY data in an archive, in TOC order, with their data entries.
+pub fn data_tables(toc: &Toc) -> Vec<(crate::subset::graph::DataTable, DumpId, String)> {
+    toc.entries
+        .iter()
+        .filter(|e| e.had_dumper && e.is_table_data())
+        .filter_map(|e| match classify(e.copy_stmt.as_deref()?, true) {
+            Statement::CopyFromStdin(c) => Some((
+                crate::subset::graph::DataTable { name: c.table, columns: c.columns },
+                e.dump_id,
+                e.label().to_string(),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Learns the schema from the TOC: every `CREATE TABLE`, constraint, index and type it defines.
@@ -164,7 +182,8 @@ pub fn prepare(input: &Toc, run: &ArchiveRun<'_>, compression: Option<ArchiveCom
         let copy = entry.copy_stmt.as_deref().map(|c| classify(c, std_strings));
         let treatment = match copy {
             Some(Statement::CopyFromStdin(copy)) => {
-                let plan = binder.plan(&schema, &copy, block)?;
+                let mut plan = binder.plan(&schema, &copy, block)?;
+                plan.subset = run.subset.and_then(|s| s.filter(&copy.table));
                 block += 1;
                 if !plan.is_identity() {
                     rewritten_tables.insert(entry.dump_id);
@@ -180,9 +199,10 @@ pub fn prepare(input: &Toc, run: &ArchiveRun<'_>, compression: Option<ArchiveCom
                     String::from_utf8_lossy(text(&entry.namespace)),
                     String::from_utf8_lossy(text(&entry.tag)),
                 );
-                let touched = schema.rules_for(run.rules, &name).is_some_and(|(_, t)| {
-                    t.data == crate::rules::DataAction::Drop || t.columns.values().any(|c| !c.is_keep())
-                });
+                let touched = run.subset.and_then(|s| s.filter(&name)).is_some()
+                    || schema.rules_for(run.rules, &name).is_some_and(|(_, t)| {
+                        t.data == crate::rules::DataAction::Drop || t.columns.values().any(|c| !c.is_keep())
+                    });
                 if touched {
                     return Err(Error::Usage(format!(
                         "{}: the table's data is stored as INSERT statements (pg_dump --inserts), which scrub cannot rewrite; dump with COPY (pg_dump's default)",

@@ -39,6 +39,8 @@ pub struct Options {
     pub chunk_size: usize,
     /// A row longer than this is an error instead of unbounded memory.
     pub max_row_bytes: usize,
+    /// Subsetting: the memory key sets may use before they spill to disk.
+    pub memory_limit: u64,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_size: 1 << 20,
             max_row_bytes: 1 << 30,
+            memory_limit: 1 << 30,
         }
     }
 }
@@ -83,8 +86,23 @@ pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
     let progress = Progress::hidden();
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
+    let run =
+        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
     plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).scan()
+}
+
+/// Like [`prescan_plain`], also returning where each COPY block's rows are (for subsetting).
+pub fn prescan_plain_spans<R: Read>(
+    input: R,
+    opts: &Options,
+) -> Result<(Schema, Vec<crate::subset::source::CopySpan>)> {
+    let rules = RuleSet::keep_everything();
+    let progress = Progress::hidden();
+    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
+    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
+    let run =
+        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
+    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).scan_spans()
 }
 
 /// Reads a plain dump like [`prescan_plain`], showing `visitor` its SQL text and rows.
@@ -93,16 +111,17 @@ pub fn visit_plain<R: Read>(input: R, opts: &Options, visitor: &mut dyn Visitor)
     let progress = Progress::hidden();
     let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
     let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run = plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None };
+    let run =
+        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
     plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).visit(visitor)
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan
 /// learnt (empty when the input can be read only once).
 pub fn run_plain<R: Read, W: Write + Send>(input: R, output: W, schema: Schema, ctx: &Context<'_>) -> Result<Report> {
-    let Context { rules, key, opts, progress, manifest_header } = *ctx;
+    let Context { rules, key, opts, progress, manifest_header, selection } = *ctx;
     run_ordered(output, opts, |items, jobs, pool| {
-        let run = plain::Run { opts, rules, key, progress, manifest_header };
+        let run = plain::Run { opts, rules, key, progress, manifest_header, selection };
         plain::PlainReader::new(input, run, schema, items, jobs, pool).run()
     })
 }
@@ -116,6 +135,8 @@ pub struct Context<'a> {
     pub progress: &'a Progress,
     /// A comment block to put after pg_dump's header (the manifest), if any.
     pub manifest_header: Option<&'a [u8]>,
+    /// Subsetting: which rows of each table to write.
+    pub selection: Option<&'a crate::subset::Selection>,
 }
 
 /// Processes one table's COPY data as an archive stores it (rows, the `\.` line, trailing
@@ -130,7 +151,7 @@ pub fn run_copy_data<R: Read, W: Write + Send>(
 ) -> Result<Report> {
     let rules = RuleSet::keep_everything();
     run_ordered(output, opts, |items, jobs, pool| {
-        let run = plain::Run { opts, rules: &rules, key: None, progress, manifest_header: None };
+        let run = plain::Run { opts, rules: &rules, key: None, progress, manifest_header: None, selection: None };
         plain::PlainReader::new(input, run, Schema::default(), items, jobs, pool).run_copy_data(plan)
     })
 }
@@ -242,7 +263,14 @@ mod tests {
         let mut out = Vec::new();
         let key = SecretKey::new(b"test key".to_vec()).unwrap();
         let progress = Progress::hidden();
-        let ctx = Context { rules, key: Some(&key), opts: &opts, progress: &progress, manifest_header: None };
+        let ctx = Context {
+            rules,
+            key: Some(&key),
+            opts: &opts,
+            progress: &progress,
+            manifest_header: None,
+            selection: None,
+        };
         let report = run_plain(input, &mut out, Schema::default(), &ctx)?;
         Ok((out, report))
     }

@@ -56,6 +56,8 @@ pub(super) struct Run<'a> {
     pub key: Option<&'a SecretKey>,
     pub progress: &'a Progress,
     pub manifest_header: Option<&'a [u8]>,
+    /// Subsetting: the row filter of each table.
+    pub selection: Option<&'a crate::subset::Selection>,
 }
 
 /// Refuses a client encoding whose characters can contain the byte 0x5C.
@@ -74,6 +76,8 @@ struct CopyState {
     crlf: Option<bool>,
     /// Where the search for the end marker resumes, relative to the unconsumed bytes.
     scanned: usize,
+    /// Rows sent so far (counted only for tables with a subset filter).
+    rows: u64,
 }
 
 pub(super) struct PlainReader<'a, R> {
@@ -116,6 +120,9 @@ pub(super) struct PlainReader<'a, R> {
     ending: Ending,
     /// Lines consumed in scan mode, where no writer counts them for error positions.
     scan_lines: u64,
+    /// In scan mode: where each COPY block's rows are.
+    spans: Vec<crate::subset::source::CopySpan>,
+    selection: Option<&'a crate::subset::Selection>,
 }
 
 /// Sees a dump's contents in order during a scan: the SQL text outside COPY data and the rows of
@@ -141,6 +148,11 @@ fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
+/// The rows in whole COPY rows: line feeds not escaped by a backslash.
+fn count_rows_ends(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).filter(|&k| !is_escaped(bytes, k)).count() as u64
+}
+
 impl<'a, R: Read> PlainReader<'a, R> {
     pub(super) fn new(
         src: R,
@@ -150,7 +162,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
         jobs: Sender<Job>,
         pool: Pool,
     ) -> Self {
-        let Run { opts, rules, key, progress, manifest_header } = run;
+        let Run { opts, rules, key, progress, manifest_header, selection } = run;
         PlainReader {
             src,
             buf: Vec::with_capacity(opts.chunk_size),
@@ -180,6 +192,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
             head: Vec::new(),
             ending: Ending::default(),
             scan_lines: 0,
+            spans: Vec::new(),
+            selection,
         }
     }
 
@@ -198,6 +212,14 @@ impl<'a, R: Read> PlainReader<'a, R> {
         Ok(self.schema)
     }
 
+    /// Like [`Self::scan`], also returning where each COPY block's rows are.
+    pub(super) fn scan_spans(mut self) -> Result<(Schema, Vec<crate::subset::source::CopySpan>)> {
+        self.scan_only = true;
+        self.holding = false;
+        self.drive()?;
+        Ok((self.schema, self.spans))
+    }
+
     /// Reads the whole input. Every failure is sent to the writer in stream order.
     pub(super) fn run(mut self) {
         if let Err(e) = self.drive() {
@@ -209,7 +231,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
     pub(super) fn run_copy_data(mut self, plan: Arc<TablePlan>) {
         self.holding = false;
         let started = self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe);
-        self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
+        self.copy = Some(CopyState { plan, crlf: None, scanned: 0, rows: 0 });
         if let Err(e) = started.and_then(|()| self.drive()) {
             let _ = self.items.send(Item::Fail(Box::new(e)));
         }
@@ -451,18 +473,25 @@ impl<'a, R: Read> PlainReader<'a, R> {
                 Some(v) => v.table(&copy)?,
                 None => false,
             };
+            self.spans.push(crate::subset::source::CopySpan {
+                copy: copy.clone(),
+                start: self.base + self.start as u64,
+                end: self.base + self.start as u64,
+                line: self.scan_lines + 1,
+            });
             let plan = Arc::new(TablePlan::identity(copy.table, copy.columns));
-            self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
+            self.copy = Some(CopyState { plan, crlf: None, scanned: 0, rows: 0 });
             return Ok(());
         }
         self.release()?;
-        let plan = self.binder.plan(&self.schema, &copy, self.blocks)?;
+        let mut plan = self.binder.plan(&self.schema, &copy, self.blocks)?;
+        plan.subset = self.selection.and_then(|s| s.filter(&copy.table));
         self.blocks += 1;
         self.seen.insert(copy.table.clone());
         let plan = Arc::new(plan);
         self.flush_text(true)?;
         self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe)?;
-        self.copy = Some(CopyState { plan, crlf: None, scanned: 0 });
+        self.copy = Some(CopyState { plan, crlf: None, scanned: 0, rows: 0 });
         Ok(())
     }
 
@@ -488,6 +517,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
                 }
                 if at > 0 {
                     self.send_chunk(at)?;
+                }
+                if self.scan_only
+                    && let Some(span) = self.spans.last_mut()
+                {
+                    span.end = self.base + self.start as u64;
                 }
                 self.consume_text(len)?;
                 self.copy = None;
@@ -545,7 +579,11 @@ impl<'a, R: Read> PlainReader<'a, R> {
         rows.truncate(cut);
         let state = self.copy.as_mut().expect("in a COPY block");
         let offset = self.base + self.start as u64;
-        let chunk = Chunk { buf: rows, start: self.start, crlf: state.crlf.unwrap_or(false) };
+        let first_row = state.rows;
+        if state.plan.subset.is_some() {
+            state.rows += count_rows_ends(&rows[self.start..]);
+        }
+        let chunk = Chunk { buf: rows, start: self.start, crlf: state.crlf.unwrap_or(false), first_row };
         state.scanned = 0;
         self.base += cut as u64;
         self.start = 0;

@@ -3,7 +3,10 @@
 //!
 //! Rows of tables without transforms are checked (field count, escapes, line endings) and handed
 //! back in the very buffer they arrived in, so pass-through costs one scan. In rewritten rows the
-//! bytes between rewritten fields are copied as they are; only ruled fields are decoded.
+//! bytes between rewritten fields are copied as they are; only ruled fields are decoded. Rows of
+//! subset tables are written or skipped by their index in the table's data (a chunk carries the
+//! index of its first row), and a kept row's references whose parent row is not kept are written
+//! as NULL where the rules say `on_missing_parent = "null"`.
 
 use std::ops::Range;
 
@@ -19,6 +22,8 @@ pub struct Chunk {
     pub start: usize,
     /// The block's rows end in CR LF instead of LF.
     pub crlf: bool,
+    /// The index of the chunk's first row in its table's data (counted only for subset tables).
+    pub first_row: u64,
 }
 
 /// A processed chunk.
@@ -78,6 +83,9 @@ pub struct Scratch {
     spans: Vec<Range<usize>>,
     decoded: Vec<u8>,
     rewritten: Vec<u8>,
+    /// Subset: the fields to write as NULL, and the row with them nulled.
+    nulled: Vec<usize>,
+    nulled_row: Vec<u8>,
     /// Rows with context: decoded originals of the context fields, and each field's result.
     originals: Vec<u8>,
     original_at: Vec<Option<Range<usize>>>,
@@ -97,6 +105,8 @@ enum FieldResult {
 pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Pool) -> Result<Processed, ChunkError> {
     let data = &chunk.buf[chunk.start..];
     let identity = plan.is_identity();
+    let subset = plan.subset.as_deref();
+    let transforms = plan.fields.iter().any(Option::is_some);
     // Rows no rule touches are only checked, in one pass; anything unusual takes the row-by-row
     // path below, which names the problem.
     if (identity || plan.drop)
@@ -111,6 +121,7 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
         return Ok(Processed { buf: chunk.buf, start: chunk.start, rows_in: rows, rows_out, lines });
     }
     let mut out = if identity || plan.drop { Vec::new() } else { pool.take(data.len() + data.len() / 8) };
+    let mut rows_out = 0u64;
     let ncols = plan.columns.len();
     let mut pos = 0;
     let mut lines = 0u64;
@@ -157,6 +168,29 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
             continue;
         }
         let line_end = &data[row_start + row.len()..pos];
+        if let Some(filter) = subset {
+            if !filter.keeps(chunk.first_row + rows - 1) {
+                continue;
+            }
+            rows_out += 1;
+            let spans = &scratch.spans;
+            filter.columns_to_null(|c| &row[spans[c].clone()], &mut scratch.nulled).map_err(|m| fail(row_start, m))?;
+            if !scratch.nulled.is_empty() {
+                null_fields(row, scratch);
+                let nulled = std::mem::take(&mut scratch.nulled_row);
+                split_row(&nulled, &mut scratch.spans).map_err(|e| fail(row_start + e.offset, e.msg))?;
+                let result = write_row(&nulled, line_end, plan, transforms, scratch, &mut out);
+                scratch.nulled_row = nulled;
+                result.map_err(|(at, msg)| fail(row_start + at, msg))?;
+                continue;
+            }
+            if !transforms {
+                out.extend_from_slice(&data[row_start..pos]);
+                continue;
+            }
+        } else {
+            rows_out += 1;
+        }
         if plan.context.is_empty() {
             rewrite_row(row, line_end, plan, scratch, &mut out).map_err(|(at, msg)| fail(row_start + at, msg))?;
         } else {
@@ -164,7 +198,13 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
                 .map_err(|(at, msg)| fail(row_start + at, msg))?;
         }
     }
-    let rows_out = if plan.drop { 0 } else { rows };
+    let rows_out = if identity {
+        rows
+    } else if plan.drop {
+        0
+    } else {
+        rows_out
+    };
     if identity {
         return Ok(Processed { buf: chunk.buf, start: chunk.start, rows_in: rows, rows_out, lines });
     }
@@ -173,6 +213,43 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
 }
 
 type FieldError = (usize, String);
+
+/// Builds `scratch.nulled_row`: `row` with the fields in `scratch.nulled` written as `\N`.
+fn null_fields(row: &[u8], scratch: &mut Scratch) {
+    let out = &mut scratch.nulled_row;
+    out.clear();
+    for (i, span) in scratch.spans.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        if scratch.nulled.contains(&i) {
+            out.extend_from_slice(NULL_FIELD);
+        } else {
+            out.extend_from_slice(&row[span.clone()]);
+        }
+    }
+}
+
+/// Writes one row (split into `scratch.spans`) with the plan's transforms, if any.
+fn write_row(
+    row: &[u8],
+    line_end: &[u8],
+    plan: &TablePlan,
+    transforms: bool,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    if !transforms {
+        out.extend_from_slice(row);
+        out.extend_from_slice(line_end);
+        return Ok(());
+    }
+    if plan.context.is_empty() {
+        rewrite_row(row, line_end, plan, scratch, out)
+    } else {
+        rewrite_row_with_context(row, line_end, plan, scratch, out)
+    }
+}
 
 fn nul_error(at: usize) -> FieldError {
     (at, "escape sequence produces a NUL byte, which PostgreSQL cannot store".into())

@@ -96,6 +96,8 @@ pub struct TablePlan {
     pub unlisted: Vec<String>,
     /// Fields whose original values some rule reads (templates, `by`), decoded once per row.
     pub context: Vec<usize>,
+    /// Subsetting: which rows are written, and which references are written as NULL.
+    pub subset: Option<Arc<crate::subset::RowFilter>>,
 }
 
 impl TablePlan {
@@ -111,12 +113,13 @@ impl TablePlan {
             fields,
             unlisted: Vec::new(),
             context: Vec::new(),
+            subset: None,
         }
     }
 
     /// Whether every row passes through unchanged.
     pub fn is_identity(&self) -> bool {
-        !self.drop && self.fields.iter().all(Option::is_none)
+        !self.drop && self.subset.is_none() && self.fields.iter().all(Option::is_none)
     }
 
     /// (column, label) for every rewritten column.
@@ -406,7 +409,9 @@ impl<'a> Binder<'a> {
         let parent_rule = parent_source.rewriting_rule();
         let child_desc = describe(child.0, child.1);
         let parent_desc = describe(parent.0, parent.1);
+        // A subset keeps no row that references a dropped table's rows (the reference filters).
         if matches!(parent_source, Source::Dropped)
+            && !self.rules.subsets()
             && !matches!(child_source, Source::Dropped)
             && !matches!(&child_source, Source::Rule { rule, .. } if rule.transform == "null")
         {
@@ -479,6 +484,7 @@ impl<'a> Binder<'a> {
             fields: Vec::with_capacity(copy.columns.len()),
             unlisted: Vec::new(),
             context: Vec::new(),
+            subset: None,
         };
         let mut uncovered = Vec::new();
         for col in &copy.columns {

@@ -123,12 +123,7 @@ pub fn parse(text: &str, path: &Path, key: Option<&SecretKey>) -> Result<RuleSet
             }
         }
         let qname = QualifiedName::new(schema, table);
-        let entry = tables.entry(qname.clone()).or_insert_with(|| TableRules {
-            line,
-            data: DataAction::Keep,
-            keep_all: false,
-            columns: BTreeMap::new(),
-        });
+        let entry = tables.entry(qname.clone()).or_insert_with(|| TableRules::new(line));
         if column == "*" {
             if !params.is_empty() {
                 return Err(err(line, format!("{qname}: a table-wide action (column `*`) takes no params")));
@@ -179,7 +174,13 @@ pub fn parse(text: &str, path: &Path, key: Option<&SecretKey>) -> Result<RuleSet
             ));
         }
     }
-    Ok(RuleSet { path: Some(path.to_path_buf()), unlisted: Unlisted::Error, large_objects: LargeObjects::Keep, tables })
+    Ok(RuleSet {
+        path: Some(path.to_path_buf()),
+        unlisted: Unlisted::Error,
+        large_objects: LargeObjects::Keep,
+        tables,
+        virtual_foreign_keys: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ struct FileSpec {
     settings: SettingsSpec,
     #[serde(default)]
     tables: BTreeMap<Spanned<String>, TableSpec>,
+    #[serde(default)]
+    virtual_foreign_keys: Vec<Spanned<VirtualForeignKeySpec>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,6 +80,85 @@ struct TableSpec {
     keep_all: bool,
     #[serde(default)]
     columns: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    subset: Option<Spanned<SubsetSpec>>,
+    #[serde(default)]
+    referenced_only: bool,
+    #[serde(default)]
+    foreign_keys: BTreeMap<Spanned<String>, ForeignKeySpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubsetSpec {
+    #[serde(default, rename = "where")]
+    where_: Option<String>,
+    #[serde(default)]
+    percent: Option<toml::Value>,
+    #[serde(default)]
+    limit: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForeignKeySpec {
+    #[serde(default)]
+    on_missing_parent: OnMissingParent,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VirtualForeignKeySpec {
+    table: String,
+    columns: Vec<String>,
+    references: String,
+    #[serde(default)]
+    referenced_columns: Vec<String>,
+    #[serde(default)]
+    on_missing_parent: OnMissingParent,
+}
+
+/// What subsetting does with a kept row whose parent row is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMissingParent {
+    /// The row goes too (the key filters its children).
+    #[default]
+    Drop,
+    /// The row stays with the key's columns written as NULL (the key neither filters nor pulls).
+    Null,
+}
+
+/// `[tables."s.t".subset]`: which rows of the table to keep (before referential integrity adds
+/// the rows kept rows need).
+#[derive(Debug, Clone)]
+pub struct SubsetRule {
+    pub line: usize,
+    /// `where = "..."`: rows where this is true (unknown counts as false).
+    pub filter: Option<crate::expr::Expr>,
+    /// `percent = p`: a keyed sample of p percent of the rows, by primary key.
+    pub percent: Option<f64>,
+    /// `limit = n`: the first n rows in dump order that pass everything else.
+    pub limit: Option<u64>,
+}
+
+/// `[tables."s.t".foreign_keys.NAME]`: settings for one declared foreign key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKeyRule {
+    pub line: usize,
+    pub on_missing_parent: OnMissingParent,
+}
+
+/// `[[virtual_foreign_keys]]`: a reference the schema does not declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualForeignKey {
+    pub line: usize,
+    pub table: QualifiedName,
+    pub columns: Vec<String>,
+    pub references: QualifiedName,
+    /// Empty: the referenced table's primary key.
+    pub referenced_columns: Vec<String>,
+    pub on_missing_parent: OnMissingParent,
 }
 
 /// A column's rule as written, validated but not yet bound to the column's type.
@@ -207,6 +288,26 @@ pub struct TableRules {
     pub data: DataAction,
     pub keep_all: bool,
     pub columns: BTreeMap<String, ColumnRule>,
+    pub subset: Option<SubsetRule>,
+    /// Keep exactly the rows that kept rows reference.
+    pub referenced_only: bool,
+    /// Per declared foreign key (by constraint name).
+    pub foreign_keys: BTreeMap<String, ForeignKeyRule>,
+}
+
+impl TableRules {
+    /// Rules that name a table without saying anything about it.
+    pub fn new(line: usize) -> Self {
+        TableRules {
+            line,
+            data: DataAction::Keep,
+            keep_all: false,
+            columns: BTreeMap::new(),
+            subset: None,
+            referenced_only: false,
+            foreign_keys: BTreeMap::new(),
+        }
+    }
 }
 
 /// The whole compiled rules file.
@@ -217,12 +318,26 @@ pub struct RuleSet {
     pub unlisted: Unlisted,
     pub large_objects: LargeObjects,
     pub tables: BTreeMap<QualifiedName, TableRules>,
+    pub virtual_foreign_keys: Vec<VirtualForeignKey>,
 }
 
 impl RuleSet {
     /// Rules that keep everything: what scrub does without `--rules`.
     pub fn keep_everything() -> Self {
-        RuleSet { path: None, unlisted: Unlisted::Keep, large_objects: LargeObjects::Keep, tables: BTreeMap::new() }
+        RuleSet {
+            path: None,
+            unlisted: Unlisted::Keep,
+            large_objects: LargeObjects::Keep,
+            tables: BTreeMap::new(),
+            virtual_foreign_keys: Vec::new(),
+        }
+    }
+
+    /// Whether the rules ask for a subset (any `subset`, `referenced_only`, `foreign_keys` or
+    /// `virtual_foreign_keys`). Without one, no row is ever left out for referential reasons.
+    pub fn subsets(&self) -> bool {
+        !self.virtual_foreign_keys.is_empty()
+            || self.tables.values().any(|t| t.subset.is_some() || t.referenced_only || !t.foreign_keys.is_empty())
     }
 
     /// Reads and compiles a rules file. `key` is needed only if a rule uses a keyed transform.
@@ -261,18 +376,76 @@ impl RuleSet {
                     format!("{qname}: `keep_all = true` cannot be combined with column rules"),
                 ));
             }
-            if tables
-                .insert(qname.clone(), TableRules { line, data: table.data, keep_all: table.keep_all, columns })
-                .is_some()
-            {
+            let subset = match table.subset {
+                Some(spec) => Some(
+                    compile_subset(key, &spec, line_of(spec.span().start))
+                        .map_err(|(l, m)| err(Some(l), format!("{qname}: {m}")))?,
+                ),
+                None => None,
+            };
+            if table.referenced_only && subset.is_some() {
+                return Err(err(
+                    Some(line),
+                    format!(
+                        "{qname}: `referenced_only = true` cannot be combined with a `subset` section (it keeps exactly the rows kept rows reference)"
+                    ),
+                ));
+            }
+            let foreign_keys = table
+                .foreign_keys
+                .into_iter()
+                .map(|(name, fk)| {
+                    let line = line_of(name.span().start);
+                    (name.into_inner(), ForeignKeyRule { line, on_missing_parent: fk.on_missing_parent })
+                })
+                .collect();
+            let rules = TableRules {
+                line,
+                data: table.data,
+                keep_all: table.keep_all,
+                columns,
+                subset,
+                referenced_only: table.referenced_only,
+                foreign_keys,
+            };
+            if tables.insert(qname.clone(), rules).is_some() {
                 return Err(err(Some(line), format!("table {qname} is listed twice (written with different quoting)")));
             }
+        }
+        let mut virtual_foreign_keys = Vec::new();
+        for v in spec.virtual_foreign_keys {
+            let line = line_of(v.span().start);
+            let v = v.into_inner();
+            let name =
+                |s: &str| QualifiedName::parse(s).map_err(|m| err(Some(line), format!("virtual_foreign_keys: {m}")));
+            if v.columns.is_empty() {
+                return Err(err(Some(line), "virtual_foreign_keys: `columns` must name at least one column".into()));
+            }
+            if !v.referenced_columns.is_empty() && v.referenced_columns.len() != v.columns.len() {
+                return Err(err(
+                    Some(line),
+                    format!(
+                        "virtual_foreign_keys: {} column(s) reference {} column(s); the counts must match",
+                        v.columns.len(),
+                        v.referenced_columns.len()
+                    ),
+                ));
+            }
+            virtual_foreign_keys.push(VirtualForeignKey {
+                line,
+                table: name(&v.table)?,
+                columns: v.columns,
+                references: name(&v.references)?,
+                referenced_columns: v.referenced_columns,
+                on_missing_parent: v.on_missing_parent,
+            });
         }
         Ok(RuleSet {
             path: Some(path.to_path_buf()),
             unlisted: spec.settings.unlisted_columns,
             large_objects: spec.settings.large_objects,
             tables,
+            virtual_foreign_keys,
         })
     }
 
@@ -283,6 +456,44 @@ impl RuleSet {
             None => format!("line {line}"),
         }
     }
+}
+
+/// Validates a `subset` section as far as possible without the dump. Errors carry their line.
+fn compile_subset(
+    key: Option<&SecretKey>,
+    spec: &Spanned<SubsetSpec>,
+    line: usize,
+) -> Result<SubsetRule, (usize, String)> {
+    let s = spec.get_ref();
+    let fail = |m: String| (line, format!("subset: {m}"));
+    if s.where_.is_none() && s.percent.is_none() && s.limit.is_none() {
+        return Err(fail("give at least one of `where`, `percent`, `limit`".into()));
+    }
+    let filter = match &s.where_ {
+        Some(text) => Some(crate::expr::parse(text).map_err(|e| fail(format!("`where`: {e}")))?),
+        None => None,
+    };
+    let percent = match &s.percent {
+        None => None,
+        Some(v) => {
+            let p = match v {
+                toml::Value::Integer(i) => *i as f64,
+                toml::Value::Float(f) => *f,
+                other => return Err(fail(format!("`percent` must be a number, got {other}"))),
+            };
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(fail(format!("`percent` must be above 0 and at most 100, got {p}")));
+            }
+            if key.is_none() {
+                return Err(fail(format!(
+                    "`percent` samples rows with the secret key, and none is given: set {} or use --secret-file",
+                    crate::app::SECRET_ENV
+                )));
+            }
+            Some(p)
+        }
+    };
+    Ok(SubsetRule { line, filter, percent, limit: s.limit })
 }
 
 /// Reads one column rule and validates it as far as possible without the dump: transform name,
@@ -389,6 +600,41 @@ keep_all = true
         let e = parse("[tables.\"public.t\"]\ncolumns.e = { transform = \"hash\", when = \"a <> \" }\n").unwrap_err();
         assert!(e.to_string().starts_with("r.toml:2: public.t.e: `when`: syntax error"), "{e}");
         assert!(parse("[tables.\"public.t\"]\ncolumns.d = { transform = \"template\", template = \"{a\" }\n").is_err());
+    }
+
+    #[test]
+    fn subset_rules_are_checked_at_load() {
+        let rules = parse(
+            "[tables.\"public.c\".subset]\nwhere = \"country = 'FR'\"\npercent = 2.5\nlimit = 10\n[tables.\"public.p\"]\nreferenced_only = true\n[tables.\"public.e\".foreign_keys.e_boss]\non_missing_parent = \"null\"\n[[virtual_foreign_keys]]\ntable = \"public.o\"\ncolumns = [\"c_ref\"]\nreferences = \"public.c\"\n",
+        )
+        .unwrap();
+        assert!(rules.subsets());
+        let c = rules.tables[&QualifiedName::new("public", "c")].subset.as_ref().unwrap();
+        assert_eq!((c.percent, c.limit, c.line), (Some(2.5), Some(10), 1));
+        assert_eq!(rules.virtual_foreign_keys[0].line, 9);
+        assert_eq!(
+            rules.tables[&QualifiedName::new("public", "e")].foreign_keys["e_boss"].on_missing_parent,
+            OnMissingParent::Null
+        );
+        assert!(!parse("[tables.\"public.c\"]\ndata = \"drop\"\n").unwrap().subsets());
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("[tables.\"public.c\".subset]\npercent = 0\n").contains("above 0 and at most 100"));
+        assert!(err("[tables.\"public.c\".subset]\npercent = 100.5\n").contains("above 0 and at most 100"));
+        assert!(err("[tables.\"public.c\".subset]\n").contains("at least one of"));
+        assert!(
+            err("[tables.\"public.c\".subset]\nwhere = \"a = \"\n")
+                .starts_with("r.toml:1: public.c: subset: `where`: syntax error")
+        );
+        assert!(
+            err("[tables.\"public.c\"]\nreferenced_only = true\n[tables.\"public.c\".subset]\nlimit = 1\n")
+                .contains("cannot be combined")
+        );
+        assert!(
+            err("[tables.\"public.c\".foreign_keys.k]\non_missing_parent = \"maybe\"\n").contains("unknown variant")
+        );
+        assert!(err("[[virtual_foreign_keys]]\ntable = \"public.o\"\ncolumns = [\"a\", \"b\"]\nreferences = \"public.c\"\nreferenced_columns = [\"id\"]\n").contains("counts must match"));
+        let e = RuleSet::parse("[tables.\"public.c\".subset]\npercent = 5\n", Path::new("r.toml"), None).unwrap_err();
+        assert!(e.to_string().contains("SCRUB_SECRET"), "{e}");
     }
 
     #[test]

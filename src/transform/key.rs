@@ -37,6 +37,14 @@ impl SecretKey {
         Keyed { mac }
     }
 
+    /// A MAC state that has absorbed exactly `prefix` (no scrub label): for digests whose input is
+    /// specified byte for byte elsewhere (the subset sample, which tests recompute).
+    pub fn keyed_exact(&self, prefix: &[u8]) -> Keyed {
+        let mut mac = self.mac();
+        mac.update(prefix);
+        Keyed { mac }
+    }
+
     /// A short public fingerprint: tells two keys apart without revealing either.
     pub fn fingerprint(&self) -> String {
         let digest = self.keyed("fingerprint").digest(b"");

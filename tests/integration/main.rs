@@ -21,6 +21,10 @@
 //!
 //! * `scan`: the rules scaffold `scrub scan` writes passes `scrub check`,
 //!   and the dump it produces verifies clean and restores (TOML, CSV, --names).
+//! * `subset`: subsetting (issue 5) against an SQL oracle: scenarios from
+//!   `fixtures/subset/` with rules from `rules/subset/`, scrubbed, restored,
+//!   and compared row by row with the rows the spec says must be kept,
+//!   computed in SQL on the original database.
 //!
 //! Fixtures come from `fixtures/generate.sh`; see `fixtures/README.md`.
 //!
@@ -45,5 +49,6 @@ mod limits;
 mod roundtrip;
 mod scan;
 mod security;
+mod subset;
 mod support;
 mod transforms;
