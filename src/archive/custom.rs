@@ -41,8 +41,10 @@ use super::wire::{self, Counting, CountingWriter};
 const BLK_DATA: u8 = 1;
 const BLK_BLOBS: u8 = 3;
 
-/// Largest chunk the writer emits. pg_restore accepts any chunking (formats doc §3.4).
-const MAX_CHUNK: usize = 64 * 1024;
+/// Largest chunk the writer emits. pg_restore accepts any chunking (formats doc §3.4). Larger
+/// than the output buffer, so whole chunks of uncompressed data go to the file without being
+/// copied into it.
+const MAX_CHUNK: usize = 256 * 1024;
 
 /// What a data block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -712,6 +714,13 @@ impl<W: Write> ChunkSink<'_, W> {
 
 impl<W: Write> Write for ChunkSink<'_, W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.is_empty() && data.len() >= MAX_CHUNK {
+            // Whole chunks straight from the caller's buffer: uncompressed table data arrives
+            // in chunks of rows far larger than a chunk.
+            let whole = data.len() - data.len() % MAX_CHUNK;
+            self.w.put_chunks(&data[..whole]).map_err(ArchiveError::into_io)?;
+            return Ok(whole);
+        }
         let room = MAX_CHUNK - self.buf.len();
         let n = data.len().min(room);
         self.buf.extend_from_slice(&data[..n]);
