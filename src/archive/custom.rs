@@ -619,6 +619,17 @@ impl<W: Write> CustomWriter<W> {
         Ok(DataWriter { inner: Some(DataStream::Serial(enc)), ends_block })
     }
 
+    /// Ends a data stream with the chunk terminator (`int 0`); `ends_block` when the stream is the
+    /// whole block (table data), not one large object of a BLOBS block.
+    fn end_stream(&mut self, ends_block: bool) -> Result<()> {
+        self.put_int(0)?;
+        self.stream_open = false;
+        if ends_block {
+            self.open = None;
+        }
+        Ok(())
+    }
+
     /// Starts a TABLE DATA block assembled from pieces compressed elsewhere (in parallel) by a
     /// [`compress::PieceCompressor`] for this archive's algorithm.
     pub fn begin_data_block_pieces(&mut self, dump_id: DumpId) -> Result<PieceWriter<'_, W>> {
@@ -757,13 +768,7 @@ impl<W: Write> DataWriter<'_, W> {
             DataStream::Serial(enc) => {
                 let mut sink = enc.finish().map_err(ArchiveError::from_io)?;
                 sink.emit().map_err(ArchiveError::from_io)?;
-                let w = sink.w;
-                w.put_int(0)?;
-                w.stream_open = false;
-                if self.ends_block {
-                    w.open = None;
-                }
-                Ok(())
+                sink.w.end_stream(self.ends_block)
             }
         }
     }
@@ -826,10 +831,7 @@ impl<W: Write> PieceWriter<'_, W> {
             tail.extend_from_slice(&self.adler.to_be_bytes());
             self.w.put_chunks(&tail)?;
         }
-        self.w.put_int(0)?;
-        self.w.stream_open = false;
-        self.w.open = None;
-        Ok(())
+        self.w.end_stream(true)
     }
 }
 

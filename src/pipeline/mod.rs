@@ -82,13 +82,7 @@ enum Item {
 /// Reads a plain dump only to learn its schema, constraints included (pg_dump writes them after
 /// the data). Used before the real pass when the input can be read twice.
 pub fn prescan_plain<R: Read>(input: R, opts: &Options) -> Result<Schema> {
-    let rules = RuleSet::keep_everything();
-    let progress = Progress::hidden();
-    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
-    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run =
-        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
-    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).scan()
+    prescan_plain_spans(input, opts).map(|(schema, _)| schema)
 }
 
 /// Like [`prescan_plain`], also returning where each COPY block's rows are (for subsetting).

@@ -205,11 +205,8 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     /// Reads the whole input only to learn its schema (tables, constraints, types), skipping
     /// COPY data as fast as the end markers can be found.
-    pub(super) fn scan(mut self) -> Result<Schema> {
-        self.scan_only = true;
-        self.holding = false;
-        self.drive()?;
-        Ok(self.schema)
+    pub(super) fn scan(self) -> Result<Schema> {
+        self.scan_spans().map(|(schema, _)| schema)
     }
 
     /// Like [`Self::scan`], also returning where each COPY block's rows are.

@@ -389,26 +389,12 @@ fn check_nullable(schema: &Schema, table: &QualifiedName, columns: &[String]) ->
 
 /// The primary key of a table, or of the nearest partitioned table it is a partition of.
 fn primary_key(schema: &Schema, table: &QualifiedName) -> Option<Vec<String>> {
-    let mut frontier = vec![table.clone()];
-    for _ in 0..64 {
-        for t in &frontier {
-            let pk = schema.constraints.iter().find_map(|c| match &c.kind {
-                ConstraintKind::Unique { columns, primary: true, .. } if c.table == *t => Some(columns.clone()),
-                _ => None,
-            });
-            if pk.is_some() {
-                return pk;
-            }
-        }
-        frontier = frontier
-            .iter()
-            .flat_map(|t| schema.parents(t).filter(|p| is_partitioned(schema, p)).cloned().collect::<Vec<_>>())
-            .collect();
-        if frontier.is_empty() {
-            break;
-        }
-    }
-    None
+    partition_ancestry(schema, table).iter().find_map(|t| {
+        schema.constraints.iter().find_map(|c| match &c.kind {
+            ConstraintKind::Unique { columns, primary: true, .. } if c.table == *t => Some(columns.clone()),
+            _ => None,
+        })
+    })
 }
 
 fn is_partitioned(schema: &Schema, t: &QualifiedName) -> bool {
@@ -417,20 +403,26 @@ fn is_partitioned(schema: &Schema, t: &QualifiedName) -> bool {
 
 /// Whether `table` is `root` or a partition (at any depth) of it.
 fn in_partition_tree(schema: &Schema, table: &QualifiedName, root: &QualifiedName) -> bool {
+    partition_ancestry(schema, table).contains(root)
+}
+
+/// `table`, then the partitioned tables it is a partition of, nearest first (level by level, at
+/// most 64 levels: a malformed dump cannot make this loop).
+fn partition_ancestry(schema: &Schema, table: &QualifiedName) -> Vec<QualifiedName> {
+    let mut all = Vec::new();
     let mut frontier = vec![table.clone()];
     for _ in 0..64 {
-        if frontier.contains(root) {
-            return true;
-        }
-        frontier = frontier
-            .iter()
-            .flat_map(|t| schema.parents(t).filter(|p| is_partitioned(schema, p)).cloned().collect::<Vec<_>>())
-            .collect();
         if frontier.is_empty() {
             break;
         }
+        let next: Vec<QualifiedName> = frontier
+            .iter()
+            .flat_map(|t| schema.parents(t).filter(|p| is_partitioned(schema, p)).cloned().collect::<Vec<_>>())
+            .collect();
+        all.append(&mut frontier);
+        frontier = next;
     }
-    false
+    all
 }
 
 fn column_indexes(node: &Node, columns: &[String]) -> std::result::Result<Vec<usize>, String> {
