@@ -86,7 +86,8 @@ fn is_escaped_byte(b: u8) -> bool {
 
 /// Whether any byte of `bytes` needs an escape. No early exit, so the compiler vectorises it.
 fn any_escaped(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |any, &b| any | is_escaped_byte(b))
+    // A byte-wide OR: LLVM does not vectorise the same reduction over `bool`.
+    bytes.iter().fold(0u8, |any, &b| any | u8::from(is_escaped_byte(b))) != 0
 }
 
 /// Encodes `value` as the raw text of a COPY field, appended to `out`.

@@ -160,7 +160,12 @@ fn open_raw(path: Option<&Path>) -> Result<(Input, Vec<u8>)> {
     let head = buffered.fill_buf().map_err(|e| Error::io(format!("reading {name}"), e))?.to_vec();
     let compression = Compression::sniff(&head);
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(buffered),
+        Compression::None => {
+            // Unbuffered from here on: the plain reader reads large blocks itself, and a read
+            // smaller than the buffer would go through it, costing a copy of every byte.
+            let sniffed = buffered.buffer().to_vec();
+            Box::new(io::Cursor::new(sniffed).chain(buffered.into_inner()))
+        }
         Compression::Gzip => Box::new(Labelled {
             inner: BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(buffered)),
             what: compression,

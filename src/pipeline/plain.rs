@@ -82,9 +82,11 @@ struct CopyState {
 
 pub(super) struct PlainReader<'a, R> {
     src: R,
-    /// Unconsumed input is `buf[start..]`; `buf[0]` is at absolute offset `base`.
+    /// Unconsumed input is `buf[start..end]`; `buf[0]` is at absolute offset `base`. Bytes past
+    /// `end` are stale but initialised: reads go there without zero-filling the buffer first.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     base: u64,
     eof: bool,
     opts: &'a Options,
@@ -165,8 +167,9 @@ impl<'a, R: Read> PlainReader<'a, R> {
         let Run { opts, rules, key, progress, manifest_header, selection } = run;
         PlainReader {
             src,
-            buf: Vec::with_capacity(opts.chunk_size),
+            buf: Vec::new(),
             start: 0,
+            end: 0,
             base: 0,
             eof: false,
             opts,
@@ -248,31 +251,37 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     fn fill(&mut self) -> Result<()> {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.base += self.start as u64;
             self.start = 0;
         }
-        // At least as much as is already buffered: a row or statement longer than the read size
-        // then needs a logarithmic number of reads, not a linear one.
-        let want = self.opts.read_size().max(self.buf.len());
-        let old = self.buf.len();
-        // Reading straight into the buffer (rather than through `read_to_end`, whose small probe
-        // reads would go through the input's own buffer) saves a copy of every byte.
-        self.buf.resize(old + want, 0);
+        // Enough to make the buffered input one read size: a COPY block is then cut into chunks
+        // leaving only a partial row behind, which is all `send_chunk` copies. Once a row or
+        // statement is longer than that, as much as is already buffered: it then needs a
+        // logarithmic number of reads, not a linear one.
+        let read_size = self.opts.read_size();
+        let want = match read_size.checked_sub(self.end) {
+            Some(short) if short > 0 => short.max(read_size / 16),
+            _ => self.end,
+        };
+        if self.buf.len() < self.end + want {
+            self.buf.resize(self.end + want, 0);
+        }
         let mut filled = 0;
         while filled < want {
-            match self.src.read(&mut self.buf[old + filled..]) {
+            let at = self.end + filled;
+            match self.src.read(&mut self.buf[at..self.end + want]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.buf.truncate(old + filled);
-                    let at = self.base + self.buf.len() as u64;
+                    let at = self.base + at as u64;
                     return Err(Error::io(format!("reading input at byte {at}"), e));
                 }
             }
         }
-        self.buf.truncate(old + filled);
+        self.end += filled;
         self.eof = filled == 0;
         self.progress.advance(self.copy.as_ref().map(|c| &c.plan.table));
         Ok(())
@@ -338,7 +347,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
     fn enter_copy(&mut self) -> Result<Flow> {
         let (_, end) = self.awaiting_data.as_ref().expect("a COPY statement was read");
         let end = *end;
-        let after = &self.buf[self.start + end..];
+        let after = &self.buf[self.start + end..self.end];
         let Some(nl) = memchr::memchr(b'\n', after) else {
             if self.eof {
                 return Err(self.fail_at(end, false, "input ends right after a COPY statement: the dump is truncated"));
@@ -359,7 +368,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
         if self.awaiting_data.is_some() {
             return self.enter_copy();
         }
-        let seg = &self.buf[self.start..];
+        let seg = &self.buf[self.start..self.end];
         match self.splitter.scan(seg, self.eof) {
             Scan::Statement { start, end } => {
                 let stmt = classify(&seg[start..end], self.std_strings);
@@ -368,10 +377,10 @@ impl<'a, R: Read> PlainReader<'a, R> {
             Scan::NeedMore if self.eof => {
                 if self.splitter.in_statement() {
                     let what = self.splitter.open_construct();
-                    let at = self.buf.len() - self.start;
+                    let at = self.end - self.start;
                     return Err(self.fail_at(at, false, format!("input ends inside a {what}: the dump is truncated")));
                 }
-                let rest = self.buf.len() - self.start;
+                let rest = self.end - self.start;
                 self.consume_text(rest)?;
                 Ok(Flow::Done)
             }
@@ -493,7 +502,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
     }
 
     fn copy_step(&mut self) -> Result<Flow> {
-        let region = &self.buf[self.start..];
+        let region = &self.buf[self.start..self.end];
         let state = self.copy.as_mut().expect("in a COPY block");
         if state.crlf.is_none() {
             match memchr::memchr(b'\n', region) {
@@ -570,10 +579,12 @@ impl<'a, R: Read> PlainReader<'a, R> {
         }
         self.flush_text(true)?;
         let cut = self.start + len;
-        let mut next = self.pool.take((self.buf.len() - cut) + self.opts.read_size());
-        next.extend_from_slice(&self.buf[cut..]);
+        let leftover = self.end - cut;
+        let mut next = self.pool.take_initialised(leftover + self.opts.read_size());
+        next[..leftover].copy_from_slice(&self.buf[cut..self.end]);
         let mut rows = std::mem::replace(&mut self.buf, next);
         rows.truncate(cut);
+        self.end = leftover;
         let state = self.copy.as_mut().expect("in a COPY block");
         let offset = self.base + self.start as u64;
         let first_row = state.rows;
@@ -593,7 +604,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
 
     fn finish(&mut self) -> Result<()> {
         if let Some(msg) = missing_trailer(&self.head, &self.ending) {
-            let at = self.buf.len() - self.start;
+            let at = self.end - self.start;
             return Err(self.fail_at(at, false, msg));
         }
         if self.scan_only {

@@ -69,6 +69,16 @@ impl Pool {
         buf
     }
 
+    /// A buffer of at least `len` bytes with arbitrary contents, to read into: a reused buffer
+    /// keeps its length, so only growth beyond it is zero-filled.
+    pub fn take_initialised(&self, len: usize) -> Vec<u8> {
+        let mut buf = self.rx.try_recv().unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
     /// Returns a buffer; dropped if the pool is full.
     pub fn give(&self, buf: Vec<u8>) {
         if buf.capacity() > 0 {
