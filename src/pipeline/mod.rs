@@ -12,6 +12,7 @@
 //! whatever the size of the dump. The output is the same for any `jobs` and chunk size.
 
 pub mod archive;
+mod memo;
 mod plain;
 pub use plain::Visitor;
 pub mod worker;

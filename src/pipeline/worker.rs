@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 
+use super::memo::Memos;
 use crate::copy::block::is_escaped;
 use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
 use crate::rules::bind::{BoundPart, FieldPlan, TablePlan};
@@ -100,6 +101,8 @@ pub struct Scratch {
     originals: Vec<u8>,
     original_at: Vec<Option<Range<usize>>>,
     results: Vec<FieldResult>,
+    /// Recent results of the rewritten columns, for rows without context.
+    memos: Memos,
 }
 
 /// What became of one field in a row with context.
@@ -266,7 +269,8 @@ fn nul_error(at: usize) -> FieldError {
 }
 
 /// Rewrites a row whose rules read nothing but their own field: ruled fields are decoded,
-/// transformed and encoded in place; the bytes between them are copied as they are.
+/// transformed and encoded in place (or their output recalled from the column's memo); the bytes
+/// between them are copied as they are.
 fn rewrite_row(
     row: &[u8],
     line_end: &[u8],
@@ -274,8 +278,9 @@ fn rewrite_row(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
+    let Scratch { spans, decoded, rewritten, memos, .. } = scratch;
     let mut copied = 0;
-    for (span, field) in scratch.spans.iter().zip(&plan.fields) {
+    for (index, (span, field)) in spans.iter().zip(&plan.fields).enumerate() {
         let Some(FieldPlan { transform: Some(transform), .. }) = field else { continue };
         out.extend_from_slice(&row[copied..span.start]);
         copied = span.end;
@@ -284,13 +289,20 @@ fn rewrite_row(
             out.extend_from_slice(NULL_FIELD);
             continue;
         }
-        scratch.decoded.clear();
-        decode_field(raw, &mut scratch.decoded).map_err(|at| nul_error(span.start + at))?;
-        scratch.rewritten.clear();
-        match transform.apply(&scratch.decoded, &Ctx::default(), &mut scratch.rewritten) {
-            Output::Value => encode_field(&scratch.rewritten, out),
+        let memo = memos.for_field(index, transform);
+        if let Some(output) = memo.get(raw) {
+            out.extend_from_slice(output);
+            continue;
+        }
+        let output_start = out.len();
+        decoded.clear();
+        decode_field(raw, decoded).map_err(|at| nul_error(span.start + at))?;
+        rewritten.clear();
+        match transform.apply(decoded, &Ctx::default(), rewritten) {
+            Output::Value => encode_field(rewritten, out),
             Output::Null => out.extend_from_slice(NULL_FIELD),
         }
+        memo.put(raw, &out[output_start..]);
     }
     out.extend_from_slice(&row[copied..]);
     out.extend_from_slice(line_end);
