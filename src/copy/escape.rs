@@ -84,10 +84,29 @@ fn is_escaped_byte(b: u8) -> bool {
     (b == b'\\') | (b.wrapping_sub(0x08) <= 0x05)
 }
 
-/// Whether any byte of `bytes` needs an escape. No early exit, so the compiler vectorises it.
+/// Whether any byte of `bytes` needs an escape, eight bytes at a time (most values are short, and
+/// the tail of a byte-wise vector loop dominated their cost). No early exit.
 fn any_escaped(bytes: &[u8]) -> bool {
-    // A byte-wide OR: LLVM does not vectorise the same reduction over `bool`.
-    bytes.iter().fold(0u8, |any, &b| any | u8::from(is_escaped_byte(b))) != 0
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let found = words.iter().fold(0, |any, word| any | escaped_bytes(u64::from_le_bytes(*word)));
+    found | escaped_bytes(u64::from_le_bytes(last)) != 0
+}
+
+/// The high bit of each byte of `word` that `is_escaped_byte`, and no other bit. Each byte is
+/// computed on its own 7 low bits, so no carry crosses into the next byte.
+fn escaped_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = !LOW7;
+    let splat = |b: u8| u64::from_ne_bytes([b; 8]);
+    let low = word & LOW7;
+    // High bit set where the low 7 bits are at least `n`.
+    let at_least = |n: u8| (low + splat(0x80 - n)) & HIGH;
+    let ascii = !word & HIGH;
+    let backslash = !((word ^ splat(b'\\')) & LOW7).wrapping_add(LOW7) & !(word ^ splat(b'\\')) & HIGH;
+    let control = at_least(0x08) & !at_least(0x0e) & ascii;
+    backslash | control
 }
 
 /// Encodes `value` as the raw text of a COPY field, appended to `out`.
@@ -141,6 +160,24 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(decode_field(b"a\\000", &mut out), Err(1));
         assert_eq!(decode_field(b"\\x00", &mut Vec::new()), Err(0));
+    }
+
+    #[test]
+    fn escaped_bytes_agrees_with_is_escaped_byte_at_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                let mask = escaped_bytes(u64::from_le_bytes(word));
+                let expected = if is_escaped_byte(b) { 0x80u64 << (8 * at) } else { 0 };
+                assert_eq!(mask, expected, "byte {b:#04x} at {at}");
+            }
+            for len in 0..20 {
+                let mut value = vec![b'x'; len];
+                value.push(b);
+                assert_eq!(any_escaped(&value), is_escaped_byte(b));
+            }
+        }
     }
 
     #[test]

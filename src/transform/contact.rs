@@ -57,23 +57,31 @@ struct Phone {
 
 impl ValueTransform for Phone {
     fn apply(&self, value: &[u8], _: &Ctx<'_>, out: &mut Vec<u8>) -> Output {
-        let digits: Vec<u8> = value.iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
+        // The number of digits, and the first few (all the prefix rules below look at).
+        let mut leading = [0u8; 8];
+        let mut count = 0;
+        for b in value.iter().filter(|b| b.is_ascii_digit()) {
+            if let Some(slot) = leading.get_mut(count) {
+                *slot = b - b'0';
+            }
+            count += 1;
+        }
         let first = value.iter().position(|b| !b.is_ascii_whitespace() && *b != b'(');
         let plus = first.is_some_and(|i| value[i] == b'+');
-        let d = |i: usize| digits.get(i).copied().unwrap_or(0);
+        let d = |i: usize| if i < count { leading.get(i).copied().unwrap_or(0) } else { 0 };
         // Leading digits that stay: `+CC`, `00CC`, or a national trunk `0`.
         let mut keep = if plus {
             country_code_len(d(0), d(1))
-        } else if digits.len() > 2 && d(0) == 0 && d(1) == 0 {
+        } else if count > 2 && d(0) == 0 && d(1) == 0 {
             2 + country_code_len(d(2), d(3))
         } else {
             usize::from(d(0) == 0)
         };
         // `+49 (0)30 ...`: a trunk zero written after the country code stays too.
-        if keep > 0 && keep < digits.len() && d(keep) == 0 {
+        if keep > 0 && keep < count && d(keep) == 0 {
             keep += 1;
         }
-        let keep = keep.min(digits.len());
+        let keep = keep.min(count);
         let mut s = KeyedStream::new(&self.mac, value);
         let mut i = 0;
         for &b in value {

@@ -71,13 +71,13 @@ pub fn build_credit_card(spec: &Spec<'_>) -> Result<Built, String> {
 
 /// `97 + 1 - (digits mod 97)`-style IBAN check digits for country `cc` and `bban` (ISO 13616:
 /// move the country code and `00` to the end, letters count A=10 … Z=35, check = 98 - mod 97).
-fn iban_check(cc: [u8; 2], bban: &[u8]) -> u8 {
+fn iban_check(cc: [u8; 2], bban: impl Iterator<Item = u8>) -> u8 {
     let mut m = 0u32;
     let mut feed = |b: u8| {
         let v = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b.to_ascii_uppercase() - b'A') + 10 };
         m = if v >= 10 { (m * 100 + v) % 97 } else { (m * 10 + v) % 97 };
     };
-    for &b in bban.iter().chain(&cc).chain(b"00") {
+    for b in bban.chain(cc).chain(*b"00") {
         feed(b);
     }
     (98 - m) as u8
@@ -93,9 +93,19 @@ impl ValueTransform for Iban {
     fn apply(&self, value: &[u8], _: &Ctx<'_>, out: &mut Vec<u8>) -> Output {
         let mut s = KeyedStream::new(&self.mac, value);
         let start = out.len();
-        // Positions (in `value`) of the alphanumeric characters.
-        let alnum: Vec<usize> = (0..value.len()).filter(|&i| value[i].is_ascii_alphanumeric()).collect();
-        let is_iban = alnum.len() >= 5
+        // Positions (in `value`) of the first five alphanumeric characters.
+        let mut alnum = [0usize; 5];
+        let mut found = 0;
+        for (i, b) in value.iter().enumerate() {
+            if b.is_ascii_alphanumeric() {
+                alnum[found] = i;
+                found += 1;
+                if found == alnum.len() {
+                    break;
+                }
+            }
+        }
+        let is_iban = found == 5
             && value[alnum[0]].is_ascii_alphabetic()
             && value[alnum[1]].is_ascii_alphabetic()
             && value[alnum[2]].is_ascii_digit()
@@ -111,8 +121,9 @@ impl ValueTransform for Iban {
             });
         }
         if is_iban {
-            let bban: Vec<u8> = alnum[4..].iter().map(|&i| out[start + i]).collect();
-            let check = iban_check([value[alnum[0]], value[alnum[1]]], &bban);
+            // The BBAN: every alphanumeric character after the check digits (they keep their class).
+            let bban = out[start + alnum[4]..].iter().copied().filter(u8::is_ascii_alphanumeric);
+            let check = iban_check([value[alnum[0]], value[alnum[1]]], bban);
             out[start + alnum[2]] = b'0' + check / 10;
             out[start + alnum[3]] = b'0' + check % 10;
         }

@@ -93,12 +93,37 @@ fn parse_date(value: &[u8]) -> Option<DateText<'_>> {
 
 /// Writes `y-m-d` (astronomical year) in ISO form, then `rest`, then ` BC` for years before 1.
 fn push_date(y: i64, m: u32, d: u32, rest: &[u8], out: &mut Vec<u8>) {
-    let shown = if y <= 0 { 1 - y } else { y };
-    out.extend_from_slice(format!("{shown:04}-{m:02}-{d:02}").as_bytes());
+    push_ymd(y, m, d, out);
     out.extend_from_slice(rest);
     if y <= 0 {
         out.extend_from_slice(b" BC");
     }
+}
+
+/// Writes `YYYY-MM-DD` with the year as shown (without era), without going through `format!`:
+/// this runs once per rewritten date.
+fn push_ymd(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
+    let shown = if y <= 0 { 1 - y } else { y };
+    push_digits(u128::from(shown.unsigned_abs()), 4, out);
+    out.push(b'-');
+    push_digits(u128::from(m), 2, out);
+    out.push(b'-');
+    push_digits(u128::from(d), 2, out);
+}
+
+/// Writes `v` in decimal, zero-padded to at least `width` digits.
+fn push_digits(mut v: u128, width: usize, out: &mut Vec<u8>) {
+    let mut buf = [b'0'; 40];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at.min(buf.len().saturating_sub(width))..]);
 }
 
 /// Astronomical years PostgreSQL's date and timestamp types both accept (4713 BC to 294276 AD).
@@ -206,8 +231,7 @@ impl ValueTransform for DateTruncate {
         } else {
             0
         };
-        let shown = if date.year <= 0 { 1 - date.year } else { date.year };
-        out.extend_from_slice(format!("{shown:04}-{m:02}-{d:02}").as_bytes());
+        push_ymd(date.year, m, d, out);
         if time_len > 0 {
             out.push(rest[0]);
             out.extend_from_slice(b"00:00:00");
@@ -285,17 +309,11 @@ fn push_decimal(m: i128, scale: u32, out: &mut Vec<u8>) {
     if m < 0 {
         out.push(b'-');
     }
-    let digits = m.unsigned_abs().to_string();
     let scale = scale as usize;
-    if scale == 0 {
-        out.extend_from_slice(digits.as_bytes());
-        return;
+    push_digits(m.unsigned_abs(), scale + 1, out);
+    if scale > 0 {
+        out.insert(out.len() - scale, b'.');
     }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (int, frac) = padded.split_at(padded.len() - scale);
-    out.extend_from_slice(int.as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(frac.as_bytes());
 }
 
 impl ValueTransform for Noise {
