@@ -16,9 +16,9 @@ use std::sync::Arc;
 use crate::transform::Transform;
 
 /// Raw fields up to this length are remembered...
-const KEY_LEN: usize = 24;
+const KEY_LEN: usize = 40;
 /// ... with raw outputs up to this length.
-const OUT_LEN: usize = 40;
+const OUT_LEN: usize = 48;
 /// Slots per column (direct-mapped by a hash of the raw field).
 const SLOTS: usize = 512;
 /// A memo that answers fewer than one lookup in `MIN_HIT_RATIO` of a window turns off.
