@@ -71,6 +71,11 @@ pub(super) struct JsonT {
     below_root: u128,
     /// `jsonb` cannot hold `\u0000`: a NUL in a transform's result is dropped.
     jsonb: bool,
+    /// For `jsonb` columns, whose documents are valid JSON and print keys without needless
+    /// escapes: the quoted keys one of which a document must contain for any path to match it.
+    /// Documents without any (most events, say, when the paths name the rare personal members)
+    /// are copied as they are, without being parsed.
+    required_keys: Option<aho_corasick::AhoCorasick>,
 }
 
 pub fn build(spec: &Spec<'_>) -> Result<Built, String> {
@@ -128,7 +133,24 @@ pub fn build(spec: &Spec<'_>) -> Result<Built, String> {
     let root = patterns.iter().position(|p| p.segs.is_empty());
     let below_root = patterns.iter().enumerate().filter(|(_, p)| !p.segs.is_empty()).fold(0, |m, (i, _)| m | 1 << i);
     let jsonb = spec.column_type.is_some_and(|t| base_name(t) == "jsonb");
-    Ok((Box::new(JsonT { patterns, root, below_root, jsonb }), Uniqueness::MayBreak))
+    let required_keys = if jsonb { required_keys(&patterns) } else { None };
+    Ok((Box::new(JsonT { patterns, root, below_root, jsonb, required_keys }), Uniqueness::MayBreak))
+}
+
+/// The last key of every path, quoted, if every path has a key that prints without escapes.
+fn required_keys(patterns: &[Pattern]) -> Option<aho_corasick::AhoCorasick> {
+    let mut needles = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
+        let key = pattern.segs.iter().rev().find_map(|s| match s {
+            Seg::Key(k) => Some(k),
+            _ => None,
+        })?;
+        if key.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f) {
+            return None;
+        }
+        needles.push([&b"\""[..], key, b"\""].concat());
+    }
+    aho_corasick::AhoCorasick::new(needles).ok()
 }
 
 /// A path in its canonical form, for messages.
@@ -316,6 +338,12 @@ enum State {
 
 impl ValueTransform for JsonT {
     fn apply(&self, value: &[u8], ctx: &Ctx<'_>, out: &mut Vec<u8>) -> Output {
+        if let Some(keys) = &self.required_keys
+            && !keys.is_match(value)
+        {
+            out.extend_from_slice(value);
+            return Output::Value;
+        }
         let start = out.len();
         if with_frames(|stack| self.rewrite(value, ctx, out, stack)).is_none() {
             out.truncate(start);

@@ -350,6 +350,25 @@ fn json_value(text: &str) -> serde_json::Value {
 }
 
 #[test]
+fn jsonb_documents_without_the_paths_keys_are_copied_unparsed() {
+    let jsonb = t("json", PROFILE, Some("jsonb"));
+    let json = t("json", PROFILE, Some("json"));
+    // None of bio, ssn, email, tags: copied as is (even not JSON, which a jsonb column cannot hold).
+    for doc in [r#"{"path": "/products/1", "ms": 12}"#, r#"[1, {"bios": "x"}]"#, "not json"] {
+        assert_eq!(run(&jsonb, doc), doc);
+    }
+    // A json column may hold anything: still parsed, so text that is not JSON becomes null.
+    assert_eq!(run(&json, "not json"), "null");
+    // A key in a value is enough to parse; the result is the same as without the shortcut.
+    let doc = r#"{"note": "see "email"", "contacts": [{"email": "a@b.de"}]}"#;
+    assert_eq!(run(&jsonb, doc), run(&json, doc));
+    assert_ne!(run(&jsonb, doc), doc);
+    // Paths without a key anywhere (`$`, `$[*]`) turn the shortcut off.
+    let any = t("json", r#"paths = { "$[*]" = "delete" }"#, Some("jsonb"));
+    assert_eq!(run(&any, "[1, 2]"), "[]");
+}
+
+#[test]
 fn json_applies_the_issue_example() {
     let j = t("json", PROFILE, Some("jsonb"));
     assert_eq!(j.uniqueness(), Uniqueness::MayBreak);
