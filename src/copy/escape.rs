@@ -79,11 +79,6 @@ fn escape_of(b: u8) -> Option<u8> {
     }
 }
 
-/// Whether COPY TO writes `b` as an escape (see `escape_of`): the backslash and 0x08..=0x0d.
-fn is_escaped_byte(b: u8) -> bool {
-    (b == b'\\') | (b.wrapping_sub(0x08) <= 0x05)
-}
-
 /// Whether any byte of `bytes` needs an escape, eight bytes at a time (most values are short, and
 /// the tail of a byte-wise vector loop dominated their cost). No early exit.
 fn any_escaped(bytes: &[u8]) -> bool {
@@ -94,7 +89,8 @@ fn any_escaped(bytes: &[u8]) -> bool {
     found | escaped_bytes(u64::from_le_bytes(last)) != 0
 }
 
-/// The high bit of each byte of `word` that `is_escaped_byte`, and no other bit. Each byte is
+/// The high bit of each byte of `word` that COPY TO writes as an escape (`escape_of`: the backslash
+/// and 0x08..=0x0d), and no other bit. Each byte is
 /// computed on its own 7 low bits, so no carry crosses into the next byte.
 fn escaped_bytes(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
@@ -141,6 +137,10 @@ pub fn encode_field(value: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_escaped_byte(b: u8) -> bool {
+        escape_of(b).is_some()
+    }
     use proptest::prelude::*;
 
     fn dec(raw: &[u8]) -> Vec<u8> {
