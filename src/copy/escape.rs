@@ -90,8 +90,8 @@ fn any_escaped(bytes: &[u8]) -> bool {
 }
 
 /// The high bit of each byte of `word` that COPY TO writes as an escape (`escape_of`: the backslash
-/// and 0x08..=0x0d), and no other bit. Each byte is
-/// computed on its own 7 low bits, so no carry crosses into the next byte.
+/// and 0x08..=0x0d), and no other bit. Each byte is computed on its own 7 low bits, so no carry
+/// crosses into the next byte.
 fn escaped_bytes(word: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = !LOW7;
@@ -137,11 +137,11 @@ pub fn encode_field(value: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn is_escaped_byte(b: u8) -> bool {
         escape_of(b).is_some()
     }
-    use proptest::prelude::*;
 
     fn dec(raw: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
