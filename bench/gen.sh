@@ -20,6 +20,8 @@
 # `pg_dump | scrub | psql` from it. Drop it with
 #   dropdb -h 127.0.0.1 -U postgres scrub_bench_<SCALE_MB>
 #
+# BENCH_DB names the database instead (the tests use a scratch database).
+#
 # Connection: PGHOST, PGPORT, PGUSER (defaults 127.0.0.1, 5432, postgres).
 set -euo pipefail
 
@@ -31,7 +33,7 @@ scale="$1"
 out="$2"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-db="scrub_bench_${scale}"
+db="${BENCH_DB:-scrub_bench_${scale}}"
 dump_file="$out/bench_${scale}.sql"
 
 export PGHOST="${PGHOST:-127.0.0.1}"

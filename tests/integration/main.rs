@@ -21,6 +21,8 @@
 //!
 //! * `scan`: the rules scaffold `scrub scan` writes passes `scrub check`,
 //!   and the dump it produces verifies clean and restores (TOML, CSV, --names).
+//! * `bench_kit`: `bench/gen.sh` builds its database and dump, and the
+//!   benchmark rules scrub it into a dump that restores.
 //! * `subset`: subsetting (issue 5) against an SQL oracle: scenarios from
 //!   `fixtures/subset/` with rules from `rules/subset/`, scrubbed, restored,
 //!   and compared row by row with the rows the spec says must be kept,
@@ -38,6 +40,7 @@ mod pg;
 
 mod archives;
 mod bad_inputs;
+mod bench_kit;
 mod compare;
 mod compression;
 mod determinism;
