@@ -316,6 +316,57 @@ mod tests {
         assert_eq!(report.tables[0].rewritten.len(), 2);
     }
 
+    /// The rows of table `t` in `out`, split into raw fields.
+    fn copy_rows(out: &[u8]) -> Vec<Vec<String>> {
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        let data = text.split_once("\"C d\") FROM stdin;\n").unwrap().1.split_once("\\.\n").unwrap().0;
+        data.lines().map(|l| l.split('\t').map(str::to_owned).collect()).collect()
+    }
+
+    #[test]
+    fn remembered_results_are_the_computed_ones_with_and_without_context() {
+        use crate::transform::testing::build_with;
+        use crate::transform::{Ctx, Output};
+        // Repeated values (with escapes) keep the columns' memos on; distinct e-mails turn the
+        // other memo off after its first window.
+        let repeated: [&[u8]; 5] = [b"x\ty", b"a\\b", b"line\nbreak", b"plain", b""];
+        let rows: Vec<Vec<Option<Vec<u8>>>> = (0..3000)
+            .map(|i| {
+                let b = (i % 7 != 0).then(|| repeated[i % 5].to_vec());
+                vec![Some(b"2024-01-31".to_vec()), b, Some(format!("user{i}@example.org").into_bytes())]
+            })
+            .collect();
+        let input = dump(&rows, false);
+        let (plain, _) = run(&input, &hashing_rules(), 2, 4096).unwrap();
+        let (hash, email) = (build_with("hash", "length = 8", None).unwrap(), build_with("email", "", None).unwrap());
+        let computed = |t: &crate::transform::Transform, v: &Option<Vec<u8>>| match v {
+            None => "\\N".to_string(),
+            Some(v) => {
+                let (mut value, mut raw) = (Vec::new(), Vec::new());
+                match t.apply(v, &Ctx::default(), &mut value) {
+                    Output::Value => encode_field(&value, &mut raw),
+                    Output::Null => raw.extend_from_slice(b"\\N"),
+                }
+                String::from_utf8(raw).unwrap()
+            }
+        };
+        let plain_rows = copy_rows(&plain);
+        assert_eq!(plain_rows.len(), rows.len());
+        for (got, row) in plain_rows.iter().zip(&rows) {
+            assert_eq!(got[1], computed(&hash, &row[1]));
+            assert_eq!(got[2], computed(&email, &row[2]));
+        }
+        // A `by` rule gives the table context; the other rules still give the same outputs.
+        let key = SecretKey::new(b"test key".to_vec()).unwrap();
+        let text = "[tables.\"public.t\"]\ncolumns.a = { transform = \"date_shift\", max_days = 30, by = \"C d\" }\ncolumns.b = { transform = \"hash\", length = 8 }\ncolumns.\"C d\" = \"email\"\n";
+        let by = RuleSet::parse(text, Path::new("t.toml"), Some(&key)).unwrap();
+        let (context, _) = run(&input, &by, 2, 4096).unwrap();
+        for (with, without) in copy_rows(&context).iter().zip(&plain_rows) {
+            assert_ne!(with[0], "2024-01-31");
+            assert_eq!(with[1..], without[1..]);
+        }
+    }
+
     #[test]
     fn errors_carry_table_line_and_offset() {
         let mut input = dump(&[vec![Some(b"a".to_vec()), Some(b"b".to_vec()), Some(b"c".to_vec())]], false);

@@ -9,12 +9,13 @@
 //! as NULL where the rules say `on_missing_parent = "null"`.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::memo::Memos;
 use crate::copy::block::is_escaped;
 use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
 use crate::rules::bind::{BoundPart, FieldPlan, TablePlan};
-use crate::transform::{Ctx, Output};
+use crate::transform::{Ctx, Output, Transform};
 
 /// Rows cut from one COPY block at row boundaries.
 pub struct Chunk {
@@ -101,8 +102,10 @@ pub struct Scratch {
     originals: Vec<u8>,
     original_at: Vec<Option<Range<usize>>>,
     results: Vec<FieldResult>,
-    /// Recent results of the rewritten columns, for rows without context.
+    /// Recent results of the rewritten columns whose rules read only their own field.
     memos: Memos,
+    /// A transform's output for [`rewrite_field`], which must not disturb `rewritten`.
+    field_out: Vec<u8>,
 }
 
 /// What became of one field in a row with context.
@@ -112,6 +115,9 @@ enum FieldResult {
     Null,
     /// The new value, decoded, at this range of `Scratch::rewritten`.
     Value(Range<usize>),
+    /// A rule that reads only its own field, in a table without templates: rewritten as in rows
+    /// without context, when the row is written.
+    Direct,
 }
 
 /// Validates and rewrites one chunk.
@@ -269,8 +275,7 @@ fn nul_error(at: usize) -> FieldError {
 }
 
 /// Rewrites a row whose rules read nothing but their own field: ruled fields are decoded,
-/// transformed and encoded in place (or their output recalled from the column's memo); the bytes
-/// between them are copied as they are.
+/// transformed and encoded in place; the bytes between them are copied as they are.
 fn rewrite_row(
     row: &[u8],
     line_end: &[u8],
@@ -278,7 +283,7 @@ fn rewrite_row(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
-    let Scratch { spans, decoded, rewritten, memos, .. } = scratch;
+    let Scratch { spans, decoded, memos, field_out, .. } = scratch;
     let mut copied = 0;
     for (index, (span, field)) in spans.iter().zip(&plan.fields).enumerate() {
         let Some(FieldPlan { transform: Some(transform), .. }) = field else { continue };
@@ -289,23 +294,47 @@ fn rewrite_row(
             out.extend_from_slice(NULL_FIELD);
             continue;
         }
-        let memo = memos.for_field(index, transform);
-        if let Some(output) = memo.get(raw) {
-            out.extend_from_slice(output);
-            continue;
-        }
-        let output_start = out.len();
-        decoded.clear();
-        decode_field(raw, decoded).map_err(|at| nul_error(span.start + at))?;
-        rewritten.clear();
-        match transform.apply(decoded, &Ctx::default(), rewritten) {
-            Output::Value => encode_field(rewritten, out),
-            Output::Null => out.extend_from_slice(NULL_FIELD),
-        }
-        memo.put(raw, &out[output_start..]);
+        let field = FieldInput { raw, at: span.start, index, transform };
+        rewrite_field(field, memos, decoded, field_out, out)?;
     }
     out.extend_from_slice(&row[copied..]);
     out.extend_from_slice(line_end);
+    Ok(())
+}
+
+/// A non-NULL field whose rule reads only the field itself.
+struct FieldInput<'a> {
+    raw: &'a [u8],
+    /// Where the field starts in its row, for errors.
+    at: usize,
+    index: usize,
+    transform: &'a Arc<Transform>,
+}
+
+/// Writes the raw output of a field's transform to `out`: recalled from the column's memo when
+/// the same raw field was seen recently, else decoded, transformed and encoded.
+fn rewrite_field(
+    field: FieldInput<'_>,
+    memos: &mut Memos,
+    decoded: &mut Vec<u8>,
+    transformed: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    let FieldInput { raw, at, index, transform } = field;
+    let memo = memos.for_field(index, transform);
+    if let Some(output) = memo.get(raw) {
+        out.extend_from_slice(output);
+        return Ok(());
+    }
+    let output_start = out.len();
+    decoded.clear();
+    decode_field(raw, decoded).map_err(|k| nul_error(at + k))?;
+    transformed.clear();
+    match transform.apply(decoded, &Ctx::default(), transformed) {
+        Output::Value => encode_field(transformed, out),
+        Output::Null => out.extend_from_slice(NULL_FIELD),
+    }
+    memo.put(raw, &out[output_start..]);
     Ok(())
 }
 
@@ -318,7 +347,10 @@ fn rewrite_row_with_context(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
-    let Scratch { spans, decoded, rewritten, originals, original_at, results, .. } = scratch;
+    let Scratch { spans, decoded, rewritten, originals, original_at, results, memos, field_out, .. } = scratch;
+    // Without templates nothing reads another field's result, so rules that read only their own
+    // field can be run as in rows without context, with the memo.
+    let has_templates = plan.fields.iter().flatten().any(|f| f.template.is_some());
     originals.clear();
     original_at.clear();
     original_at.resize(spans.len(), None);
@@ -341,6 +373,10 @@ fn rewrite_row_with_context(
             }
             let raw = &row[spans[i].clone()];
             if raw == NULL_FIELD {
+                continue;
+            }
+            if !has_templates && field.transform.is_some() && field.seed.is_none() && field.when.is_none() {
+                results[i] = FieldResult::Direct;
                 continue;
             }
             // Fail closed: the rule is skipped only where its condition is false, not unknown.
@@ -398,6 +434,12 @@ fn rewrite_row_with_context(
             FieldResult::Value(r) => {
                 out.extend_from_slice(&row[copied..span.start]);
                 encode_field(&rewritten[r.clone()], out);
+            }
+            FieldResult::Direct => {
+                out.extend_from_slice(&row[copied..span.start]);
+                let transform = plan.fields[i].as_ref().and_then(|f| f.transform.as_ref()).expect("a direct rule");
+                let field = FieldInput { raw: &row[span.clone()], at: span.start, index: i, transform };
+                rewrite_field(field, memos, decoded, field_out, out)?;
             }
         }
         copied = span.end;
