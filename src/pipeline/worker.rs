@@ -348,9 +348,6 @@ fn rewrite_row_with_context(
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
     let Scratch { spans, decoded, rewritten, originals, original_at, results, memos, field_out, .. } = scratch;
-    // Without templates nothing reads another field's result, so rules that read only their own
-    // field can be run as in rows without context, with the memo.
-    let has_templates = plan.fields.iter().flatten().any(|f| f.template.is_some());
     originals.clear();
     original_at.clear();
     original_at.resize(spans.len(), None);
@@ -375,7 +372,9 @@ fn rewrite_row_with_context(
             if raw == NULL_FIELD {
                 continue;
             }
-            if !has_templates && field.transform.is_some() && field.seed.is_none() && field.when.is_none() {
+            // Without templates nothing reads another field's result, so rules that read only
+            // their own field run as in rows without context, with the memo.
+            if !plan.templates && field.transform.is_some() && field.seed.is_none() && field.when.is_none() {
                 results[i] = FieldResult::Direct;
                 continue;
             }

@@ -96,6 +96,8 @@ pub struct TablePlan {
     pub unlisted: Vec<String>,
     /// Fields whose original values some rule reads (templates, `by`), decoded once per row.
     pub context: Vec<usize>,
+    /// Some rule is a template, which may read other rules' results.
+    pub templates: bool,
     /// Subsetting: which rows are written, and which references are written as NULL.
     pub subset: Option<Arc<crate::subset::RowFilter>>,
 }
@@ -113,6 +115,7 @@ impl TablePlan {
             fields,
             unlisted: Vec::new(),
             context: Vec::new(),
+            templates: false,
             subset: None,
         }
     }
@@ -484,6 +487,7 @@ impl<'a> Binder<'a> {
             fields: Vec::with_capacity(copy.columns.len()),
             unlisted: Vec::new(),
             context: Vec::new(),
+            templates: false,
             subset: None,
         };
         let mut uncovered = Vec::new();
@@ -524,6 +528,7 @@ impl<'a> Binder<'a> {
             }
         }
         plan.context = context.into_iter().collect();
+        plan.templates = plan.fields.iter().flatten().any(|f| f.template.is_some());
         match self.rules.unlisted {
             Unlisted::Error if !uncovered.is_empty() => {
                 Err(Error::Uncovered { columns: uncovered.iter().map(|c| describe(&copy.table, c)).collect() })

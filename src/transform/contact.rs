@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::column::{char_limit, fit_chars, push_token};
+use super::encode::push_uint;
 use super::fpe::{permute_below, permute_bits};
 use super::rng::KeyedStream;
 use super::text::push_segment;
@@ -12,22 +13,6 @@ use super::words::{
     STREET_DE, STREET_DE_SUFFIX, STREET_EN, STREET_EN_SUFFIX, STREET_FR, STREET_FR_PREFIX,
 };
 use super::{Built, Ctx, Keyed, Output, Spec, Uniqueness, ValueTransform};
-
-/// Appends `n` in decimal.
-fn push_num(n: u64, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // phone
@@ -183,17 +168,17 @@ impl ValueTransform for Generated {
         match self.kind {
             Kind::Address => match self.loc {
                 Loc::En => {
-                    push_num(1 + s.below(9999), out);
+                    push_uint(u128::from(1 + s.below(9999)), 1, out);
                     out.push(b' ');
                     push_street(&mut s, self.loc, out);
                 }
                 Loc::De => {
                     push_street(&mut s, self.loc, out);
                     out.push(b' ');
-                    push_num(1 + s.below(199), out);
+                    push_uint(u128::from(1 + s.below(199)), 1, out);
                 }
                 Loc::Fr => {
-                    push_num(1 + s.below(199), out);
+                    push_uint(u128::from(1 + s.below(199)), 1, out);
                     out.push(b' ');
                     push_street(&mut s, self.loc, out);
                 }
@@ -497,7 +482,7 @@ impl ValueTransform for Ip {
         }
         if let Some(m) = mask {
             out.push(b'/');
-            push_num(u64::from(m), out);
+            push_uint(u128::from(m), 1, out);
         }
         Output::Value
     }

@@ -1,4 +1,20 @@
-//! Small output encoders shared by transforms: hex, base32, UUID text. Pure and allocation-free.
+//! Small output encoders shared by transforms: decimal, hex, base32, UUID text. Pure and
+//! allocation-free.
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+pub fn push_uint(mut v: u128, width: usize, out: &mut Vec<u8>) {
+    let mut buf = [b'0'; 40];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at.min(buf.len().saturating_sub(width))..]);
+}
 
 /// Appends lower-case hex.
 pub fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {
@@ -37,6 +53,20 @@ pub fn push_uuid(u: &uuid::Uuid, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_with_minimum_width() {
+        let text = |v: u128, width: usize| {
+            let mut out = b"x".to_vec();
+            push_uint(v, width, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(0, 1), "x0");
+        assert_eq!(text(7, 4), "x0007");
+        assert_eq!(text(12345, 2), "x12345");
+        assert_eq!(text(u128::MAX, 1), format!("x{}", u128::MAX));
+        assert_eq!(text(5, 40), format!("x{:040}", 5));
+    }
 
     #[test]
     fn base32_matches_rfc4648_vectors() {

@@ -8,6 +8,7 @@
 //! calendar PostgreSQL uses, through Howard Hinnant's days-from-civil algorithms.
 
 use super::column::{IntKind, base_name, is_array, modifiers};
+use super::encode::push_uint;
 use super::rng::{KeyedStream, digest_concat};
 use super::{Built, Ctx, Keyed, Output, Spec, Uniqueness, ValueTransform};
 
@@ -104,26 +105,11 @@ fn push_date(y: i64, m: u32, d: u32, rest: &[u8], out: &mut Vec<u8>) {
 /// this runs once per rewritten date.
 fn push_ymd(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
     let shown = if y <= 0 { 1 - y } else { y };
-    push_digits(u128::from(shown.unsigned_abs()), 4, out);
+    push_uint(u128::from(shown.unsigned_abs()), 4, out);
     out.push(b'-');
-    push_digits(u128::from(m), 2, out);
+    push_uint(u128::from(m), 2, out);
     out.push(b'-');
-    push_digits(u128::from(d), 2, out);
-}
-
-/// Writes `v` in decimal, zero-padded to at least `width` digits.
-fn push_digits(mut v: u128, width: usize, out: &mut Vec<u8>) {
-    let mut buf = [b'0'; 40];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at.min(buf.len().saturating_sub(width))..]);
+    push_uint(u128::from(d), 2, out);
 }
 
 /// Astronomical years PostgreSQL's date and timestamp types both accept (4713 BC to 294276 AD).
@@ -310,7 +296,7 @@ fn push_decimal(m: i128, scale: u32, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let scale = scale as usize;
-    push_digits(m.unsigned_abs(), scale + 1, out);
+    push_uint(m.unsigned_abs(), scale + 1, out);
     if scale > 0 {
         out.insert(out.len() - scale, b'.');
     }
