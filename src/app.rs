@@ -167,7 +167,11 @@ fn run_plain_input(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
     // pass; from a pipe, constraints are checked as they arrive.
     let schema = match (&config.input, input.size, ctx.rules.tables.is_empty()) {
         (Some(path), Some(_), false) if path != Path::new("-") => {
-            crate::pipeline::prescan_plain(crate::input::open(Some(path))?.reader, &config.options)?
+            if input.compression == crate::input::Compression::None {
+                crate::pipeline::prescan_plain_file(path, &config.options)?.0
+            } else {
+                crate::pipeline::prescan_plain(crate::input::open(Some(path))?.reader, &config.options)?
+            }
         }
         _ => Schema::default(),
     };
@@ -188,7 +192,7 @@ fn run_plain_subset(ctx: &RunContext<'_>, input: Input) -> Result<Report> {
     };
     let mut spool = None;
     let (schema, spans) = match &seekable {
-        Some(_) => crate::pipeline::prescan_plain_spans(ctx.interruptible(input.reader), opts)?,
+        Some(path) => crate::pipeline::prescan_plain_file(path, opts)?,
         None => {
             let s = spool.insert(crate::subset::source::Spool::new().map_err(|e| {
                 Error::io(format!("creating a spool file in {}", crate::cleanup::temp_dir().display()), e)

@@ -14,7 +14,9 @@
 pub mod archive;
 mod memo;
 mod plain;
+mod prescan;
 pub use plain::Visitor;
+pub use prescan::prescan_plain_file;
 pub mod worker;
 
 use std::io::{Read, Write};

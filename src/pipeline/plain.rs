@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
+use super::prescan::EndLines;
 use super::worker::{Chunk, Pool};
 use super::{Item, Job, Options};
 use crate::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
@@ -125,7 +126,12 @@ pub(super) struct PlainReader<'a, R> {
     /// In scan mode: where each COPY block's rows are.
     spans: Vec<crate::subset::source::CopySpan>,
     selection: Option<&'a crate::subset::Selection>,
+    /// In a prescan of a file: its end lines, found in advance, and how to move the input to one.
+    jumps: Option<(&'a EndLines, Jump<R>)>,
 }
+
+/// Moves the input to an absolute offset.
+type Jump<R> = fn(&mut R, u64) -> std::io::Result<()>;
 
 /// Sees a dump's contents in order during a scan: the SQL text outside COPY data and the rows of
 /// each COPY block (complete rows, raw COPY text with line endings).
@@ -197,6 +203,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
             scan_lines: 0,
             spans: Vec::new(),
             selection,
+            jumps: None,
         }
     }
 
@@ -218,6 +225,17 @@ impl<'a, R: Read> PlainReader<'a, R> {
         self.holding = false;
         self.drive()?;
         Ok((self.schema, self.spans))
+    }
+
+    /// Like [`Self::scan_spans`], jumping over the data of each COPY block to its end line when
+    /// `ends` vouches for it (see [`super::prescan`]).
+    pub(super) fn scan_jumping(
+        mut self,
+        ends: &'a EndLines,
+        jump: Jump<R>,
+    ) -> Result<(Schema, Vec<crate::subset::source::CopySpan>)> {
+        self.jumps = Some((ends, jump));
+        self.scan_spans()
     }
 
     /// Reads the whole input. Every failure is sent to the writer in stream order.
@@ -487,7 +505,7 @@ impl<'a, R: Read> PlainReader<'a, R> {
             });
             let plan = Arc::new(TablePlan::identity(copy.table, copy.columns));
             self.copy = Some(CopyState { plan, crlf: None, scanned: 0, rows: 0 });
-            return Ok(());
+            return self.jump_over_data();
         }
         self.release()?;
         let mut plan = self.binder.plan(&self.schema, &copy, self.blocks)?;
@@ -498,6 +516,20 @@ impl<'a, R: Read> PlainReader<'a, R> {
         self.flush_text(true)?;
         self.send(Item::Table(plan.clone())).map_err(|_| Error::BrokenPipe)?;
         self.copy = Some(CopyState { plan, crlf: None, scanned: 0, rows: 0 });
+        Ok(())
+    }
+
+    /// In a prescan with end lines found in advance: moves the input to the line that ends this
+    /// block's data, unless it is already buffered or cannot be vouched for.
+    fn jump_over_data(&mut self) -> Result<()> {
+        let Some((ends, jump)) = self.jumps else { return Ok(()) };
+        let data_start = self.base + self.start as u64;
+        let Some(end) = ends.first_from(data_start).filter(|e| e.clean && e.at > self.base + self.end as u64) else {
+            return Ok(());
+        };
+        jump(&mut self.src, end.at).map_err(|e| Error::io(format!("moving to byte {} of the input", end.at), e))?;
+        (self.base, self.start, self.end, self.eof) = (end.at, 0, 0, false);
+        self.scan_lines = end.lines;
         Ok(())
     }
 
