@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use scrub::copy::row::RowScanner;
 use scrub::copy::{decode_field, encode_field, split_row};
 use scrub::pipeline::{Context, Options, prescan_plain, run_plain};
 use scrub::progress::Progress;
@@ -214,6 +215,34 @@ fn codec(c: &mut Criterion) {
                 for row in rows {
                     split_row(black_box(row.as_bytes()), &mut spans).expect("a valid row");
                     fields += spans.len();
+                }
+                fields
+            })
+        });
+
+        // A chunk of the same rows, split the way the worker does: row by row (the LF, then the
+        // fields) and in one pass with the row scanner.
+        let chunk: Vec<u8> = rows.iter().flat_map(|r| r.bytes().chain([b'\n'])).collect();
+        g.bench_function(BenchmarkId::new("rows_then_fields", name), |b| {
+            let mut spans: Vec<Range<usize>> = Vec::new();
+            b.iter(|| {
+                let (mut fields, mut pos) = (0, 0);
+                while let Some(k) = memchr::memchr(b'\n', &chunk[pos..]) {
+                    split_row(black_box(&chunk[pos..pos + k]), &mut spans).expect("a valid row");
+                    fields += spans.len();
+                    pos += k + 1;
+                }
+                fields
+            })
+        });
+        g.bench_function(BenchmarkId::new("row_scanner", name), |b| {
+            let mut spans: Vec<Range<usize>> = Vec::new();
+            b.iter(|| {
+                let mut scanner = RowScanner::new(black_box(&chunk));
+                let (mut fields, mut pos) = (0, 0);
+                while let Some((lf, _)) = scanner.next_row(pos, &mut spans) {
+                    fields += spans.len();
+                    pos = lf + 1;
                 }
                 fields
             })

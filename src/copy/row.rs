@@ -53,6 +53,90 @@ pub fn split_row(row: &[u8], spans: &mut Vec<Range<usize>>) -> Result<(), RowErr
     Ok(())
 }
 
+/// Finds the rows of a chunk of COPY data and their fields in one pass, 64 bytes at a time: a
+/// vector comparison marks every TAB, backslash, LF and CR of a block in a bit mask, and only the
+/// marked bytes are looked at. Splitting a row with [`split_row`] after finding its end costs a
+/// search per field plus one for the row end; this is about twice as fast on real rows, short or
+/// long.
+///
+/// It takes only the common case: rows that end in a bare LF, with no raw CR and no `\.` at a
+/// row's end. At anything else it stops, and the caller goes on row by row with [`split_row`],
+/// which names the problem.
+pub struct RowScanner<'a> {
+    data: &'a [u8],
+    /// The current 64-byte block and its marked bytes not looked at yet.
+    block: usize,
+    mask: u64,
+    /// The byte after the last backslash seen: data, whatever it is.
+    escaped: usize,
+}
+
+impl<'a> RowScanner<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        RowScanner { data, block: 0, mask: marks(data, 0), escaped: usize::MAX }
+    }
+
+    /// Splits the row starting at `start` (the end of the previous row, or 0) into `spans`
+    /// (relative to `start`) and returns the offset of its LF and the line feeds in it. `None` if
+    /// the row is not of the common kind or has no LF; the scanner is then spent.
+    pub fn next_row(&mut self, start: usize, spans: &mut Vec<Range<usize>>) -> Option<(usize, u64)> {
+        spans.clear();
+        let mut field = start;
+        let mut lines = 0;
+        loop {
+            while self.mask == 0 {
+                self.block += 64;
+                if self.block >= self.data.len() {
+                    return None;
+                }
+                self.mask = marks(self.data, self.block);
+            }
+            let at = self.block + self.mask.trailing_zeros() as usize;
+            self.mask &= self.mask - 1;
+            let byte = self.data[at];
+            if at == self.escaped {
+                lines += u64::from(byte == b'\n');
+                continue;
+            }
+            match byte {
+                b'\t' => {
+                    spans.push(field - start..at - start);
+                    field = at + 1;
+                }
+                b'\\' => self.escaped = at + 1,
+                // A row ending in an escaped `.` is an end marker after data: not the common case.
+                b'\n' if !(at > 0 && self.escaped == at - 1 && self.data[at - 1] == b'.') => {
+                    spans.push(field - start..at - start);
+                    return Some((at, lines + 1));
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Bit `i` set where `data[at + i]` is a TAB, backslash, LF or CR (bytes past the end are not).
+fn marks(data: &[u8], at: usize) -> u64 {
+    let Some(block) = data.get(at..at + 64) else {
+        let mut padded = [0u8; 64];
+        if at < data.len() {
+            padded[..data.len() - at].copy_from_slice(&data[at..]);
+        }
+        return marks(&padded, 0);
+    };
+    use wide::u8x16;
+    let mut mask = 0u64;
+    for (i, lane) in block.as_chunks::<16>().0.iter().enumerate() {
+        let v = u8x16::new(*lane);
+        let hits = v.simd_eq(u8x16::splat(b'\t'))
+            | v.simd_eq(u8x16::splat(b'\\'))
+            | v.simd_eq(u8x16::splat(b'\n'))
+            | v.simd_eq(u8x16::splat(b'\r'));
+        mask |= u64::from(hits.to_bitmask()) << (16 * i);
+    }
+    mask
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +293,77 @@ mod count_tests {
         ) {
             if let Some(counted) = count_rows(&data, ncols) {
                 prop_assert_eq!(Some(counted), oracle(&data, ncols));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod scanner_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One row the slow way: its LF (not escaped), the line feeds up to it, and its fields.
+    fn slow_row(data: &[u8], start: usize) -> Option<(usize, u64, Vec<Range<usize>>)> {
+        let mut lines = 0;
+        let mut from = start;
+        let lf = loop {
+            let lf = from + memchr::memchr(b'\n', &data[from..])?;
+            lines += 1;
+            if !crate::copy::block::is_escaped(data, lf) {
+                break lf;
+            }
+            from = lf + 1;
+        };
+        let mut spans = Vec::new();
+        split_row(&data[start..lf], &mut spans).ok()?;
+        Some((lf, lines, spans))
+    }
+
+    /// Runs the scanner over `data` as the worker does, checking each row against the slow way;
+    /// returns where it stopped.
+    fn scan_checked(data: &[u8]) -> usize {
+        let mut scanner = RowScanner::new(data);
+        let mut spans = Vec::new();
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some((lf, lines)) = scanner.next_row(pos, &mut spans) else { break };
+            assert_eq!(slow_row(data, pos), Some((lf, lines, spans.clone())), "row at {pos} of {data:?}");
+            pos = lf + 1;
+        }
+        pos
+    }
+
+    #[test]
+    fn splits_rows_across_blocks_and_stops_at_the_unusual() {
+        let mut data = Vec::new();
+        for i in 0..40 {
+            data.extend_from_slice(format!("{i}\ta\\tb\\\\\t{}\tmulti\\\nline\t\\N\n", "x".repeat(i * 7)).as_bytes());
+        }
+        assert_eq!(scan_checked(&data), data.len());
+        for odd in [&b"1\tfoo\\.\n"[..], b"1\tf\roo\n", b"1\tno line end"] {
+            let mut text = data.clone();
+            text.extend_from_slice(odd);
+            assert_eq!(scan_checked(&text), data.len(), "{odd:?}");
+        }
+        assert_eq!(scan_checked(b"1\tfoo\\\\.\n"), 9);
+        assert_eq!(scan_checked(b"\n\n"), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_finding_the_line_end_then_splitting(
+            data in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\t'), Just(b'\\'), Just(b'.'), Just(b'\r'), Just(b'a'), Just(b'a'), Just(b'a')],
+                0..300,
+            ),
+        ) {
+            let stopped = scan_checked(&data);
+            // It stops only at a row the slow way refuses, or one without an LF or with a CR.
+            if stopped < data.len() {
+                let refused = slow_row(&data, stopped).is_none();
+                let rest = &data[stopped..];
+                prop_assert!(refused || rest.contains(&b'\r'), "stopped at {} of {:?}", stopped, data);
             }
         }
     }

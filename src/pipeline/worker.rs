@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::memo::Memos;
 use crate::copy::block::is_escaped;
+use crate::copy::row::RowScanner;
 use crate::copy::{NULL_FIELD, decode_field, encode_field, split_row};
 use crate::rules::bind::{BoundPart, FieldPlan, TablePlan};
 use crate::transform::{Ctx, Output, Transform};
@@ -145,41 +146,53 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
     let mut pos = 0;
     let mut lines = 0u64;
     let mut rows = 0u64;
+    // Rows of the common kind are split in one pass over the chunk; at anything else the scanner
+    // stops and the rest of the chunk goes row by row, which names the problem.
+    let mut scanner = (!chunk.crlf && ncols > 0).then(|| RowScanner::new(data));
     while pos < data.len() {
         let row_start = pos;
         let row_line = lines;
         let fail = |offset: usize, msg: String| ChunkError { offset, line: row_line, msg };
-        // Find the row's end: an LF not escaped by a backslash.
-        let mut search = pos;
-        let lf = loop {
-            let Some(k) = memchr::memchr(b'\n', &data[search..]) else {
-                return Err(fail(row_start, "row without a line ending".into()));
-            };
-            lines += 1;
-            if !is_escaped(data, search + k) {
-                break search + k;
-            }
-            search += k + 1;
-        };
-        pos = lf + 1;
-        let mut row_end = lf;
-        if chunk.crlf {
-            if lf == row_start || data[lf - 1] != b'\r' || is_escaped(data, lf - 1) {
-                return Err(fail(lf, "line ends in LF where the block's first row ended in CR LF".into()));
-            }
-            row_end -= 1;
-        }
-        let row = &data[row_start..row_end];
-        rows += 1;
-        let count = if ncols == 0 {
-            if !row.is_empty() {
-                return Err(fail(row_start, "data in a row of a table with no columns".into()));
-            }
-            0
+        let scanned = scanner.as_mut().and_then(|s| s.next_row(row_start, &mut scratch.spans));
+        let (row, count) = if let Some((lf, row_lines)) = scanned {
+            lines += row_lines;
+            pos = lf + 1;
+            (&data[row_start..lf], scratch.spans.len())
         } else {
-            split_row(row, &mut scratch.spans).map_err(|e| fail(row_start + e.offset, e.msg))?;
-            scratch.spans.len()
+            scanner = None;
+            // Find the row's end: an LF not escaped by a backslash.
+            let mut search = pos;
+            let lf = loop {
+                let Some(k) = memchr::memchr(b'\n', &data[search..]) else {
+                    return Err(fail(row_start, "row without a line ending".into()));
+                };
+                lines += 1;
+                if !is_escaped(data, search + k) {
+                    break search + k;
+                }
+                search += k + 1;
+            };
+            pos = lf + 1;
+            let mut row_end = lf;
+            if chunk.crlf {
+                if lf == row_start || data[lf - 1] != b'\r' || is_escaped(data, lf - 1) {
+                    return Err(fail(lf, "line ends in LF where the block's first row ended in CR LF".into()));
+                }
+                row_end -= 1;
+            }
+            let row = &data[row_start..row_end];
+            let count = if ncols == 0 {
+                if !row.is_empty() {
+                    return Err(fail(row_start, "data in a row of a table with no columns".into()));
+                }
+                0
+            } else {
+                split_row(row, &mut scratch.spans).map_err(|e| fail(row_start + e.offset, e.msg))?;
+                scratch.spans.len()
+            };
+            (row, count)
         };
+        rows += 1;
         if count != ncols {
             return Err(fail(row_start, format!("row has {count} field(s), the COPY header names {ncols} column(s)")));
         }
