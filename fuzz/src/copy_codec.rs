@@ -6,13 +6,17 @@
 //!   error points at a backslash;
 //! * `split_row` against a naive byte-at-a-time oracle: same fields, same error offset;
 //! * `row_cut` and `find_end_marker` against naive oracles, the latter fed in pieces as the
-//!   plain reader feeds it.
+//!   plain reader feeds it;
+//! * the bit-mask row paths against the same oracle applied row by row: `RowScanner` (rows and
+//!   fields in one pass, stopping only at a row the oracle refuses or one without an LF) and
+//!   `count_rows` (`Some` exactly when every row is well formed with the expected field count).
 //!
 //! Input: byte 0 is a knob (cut limit, feeding step); the rest is the bytes under test.
 
 use std::ops::Range;
 
 use scrub::copy::block::{EndMarker, find_end_marker, is_escaped, row_cut};
+use scrub::copy::row::{RowScanner, count_rows};
 use scrub::copy::{decode_field, encode_field, split_row};
 
 /// PostgreSQL's rule, one byte at a time: a backslash takes the next byte with it, a TAB ends a
@@ -125,6 +129,8 @@ pub fn check(data: &[u8]) {
         (got, want) => panic!("split_row gave {got:?}, the oracle {want:?}"),
     }
 
+    check_rows(bytes, usize::from(knob % 5));
+
     // Block edges.
     let limit = usize::from(knob);
     assert_eq!(row_cut(bytes, limit), naive_row_cut(bytes, limit), "row_cut(limit {limit})");
@@ -132,6 +138,59 @@ pub fn check(data: &[u8]) {
     let found = incremental_end_marker(bytes, step);
     assert_eq!(found, naive_end_marker(bytes), "end marker fed {step} byte(s) at a time");
     assert_eq!(incremental_end_marker(bytes, usize::MAX / 2), found, "end marker fed at once");
+}
+
+/// The rows of `data` one byte at a time: each row's LF, the LFs up to it, and its fields (or the
+/// oracle's error); the last item is the text after the last row, if any.
+fn naive_rows(data: &[u8]) -> (Vec<(usize, u64, Result<Vec<Range<usize>>, usize>)>, bool) {
+    let (mut rows, mut start, mut lines, mut i) = (Vec::new(), 0, 0, 0);
+    while i < data.len() {
+        match data[i] {
+            b'\\' if i + 1 < data.len() => {
+                lines += u64::from(data[i + 1] == b'\n');
+                i += 2;
+            }
+            b'\n' => {
+                lines += 1;
+                rows.push((i, lines, naive_split(&data[start..i])));
+                (start, lines, i) = (i + 1, 0, i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    (rows, start < data.len())
+}
+
+fn check_rows(data: &[u8], ncols: usize) {
+    let (rows, rest) = naive_rows(data);
+    let mut scanner = RowScanner::new(data);
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut scanned_all = true;
+    for (lf, lines, fields) in &rows {
+        match (scanner.next_row(start, &mut spans), fields) {
+            (Some(got), Ok(fields)) => {
+                assert_eq!(got, (*lf, *lines), "row at {start}: LF and lines differ from the oracle");
+                assert_eq!(&spans, fields, "row at {start}: fields differ from the oracle");
+            }
+            (None, Err(_)) => {
+                scanned_all = false;
+                break;
+            }
+            (got, want) => panic!("row at {start}: the scanner gave {got:?}, the oracle {want:?}"),
+        }
+        start = lf + 1;
+    }
+    if scanned_all && start < data.len() {
+        assert_eq!(scanner.next_row(start, &mut spans), None, "a row without an LF");
+    }
+    let well_formed = ncols > 0
+        && !rest
+        && !data.contains(&b'\r')
+        && !rows.is_empty()
+        && rows.iter().all(|(_, _, f)| f.as_ref().is_ok_and(|f| f.len() == ncols));
+    let want = well_formed.then(|| (rows.len() as u64, rows.iter().map(|r| r.1).sum::<u64>()));
+    assert_eq!(count_rows(data, ncols), want, "count_rows with {ncols} column(s)");
 }
 
 fn memchr_lf(bytes: &[u8]) -> Option<usize> {
