@@ -140,9 +140,11 @@ pub fn check(data: &[u8]) {
     assert_eq!(incremental_end_marker(bytes, usize::MAX / 2), found, "end marker fed at once");
 }
 
-/// The rows of `data` one byte at a time: each row's LF, the LFs up to it, and its fields (or the
-/// oracle's error); the last item is the text after the last row, if any.
-fn naive_rows(data: &[u8]) -> (Vec<(usize, u64, Result<Vec<Range<usize>>, usize>)>, bool) {
+/// One row as the oracle sees it: its LF, the LFs up to it, and its fields (or the error offset).
+type NaiveRow = (usize, u64, Result<Vec<Range<usize>>, usize>);
+
+/// The rows of `data` one byte at a time, and whether text follows the last one.
+fn naive_rows(data: &[u8]) -> (Vec<NaiveRow>, bool) {
     let (mut rows, mut start, mut lines, mut i) = (Vec::new(), 0, 0, 0);
     while i < data.len() {
         match data[i] {

@@ -544,9 +544,22 @@ impl<'a, R: Read> PlainReader<'a, R> {
             }
         }
         let chunk_size = self.opts.chunk_size;
-        match find_end_marker(region, state.scanned, self.eof) {
-            EndMarker::Found { at, len } if at <= chunk_size => {
+        let found = find_end_marker(region, state.scanned, self.eof);
+        // A marker more than a chunk away waits until the rows before it are sent, unless no
+        // whole row ends before it (after an escaped newline): a cut must not take it as data.
+        let marker_now = match found {
+            EndMarker::Found { at, .. } => at <= chunk_size || row_cut(region, chunk_size).is_none_or(|cut| cut > at),
+            EndMarker::NotYet { .. } => false,
+        };
+        match found {
+            EndMarker::Found { at, len } if marker_now => {
                 if at > 0 && is_escaped(region, at - 1) {
+                    // The whole rows before it go to the workers first, as smaller chunks would
+                    // have: a problem in them comes earlier in the input and is reported first.
+                    if let Some(cut) = row_cut(region, at).filter(|&cut| cut <= at) {
+                        self.send_chunk(cut)?;
+                        return Ok(Flow::Continue);
+                    }
                     return Err(self.fail_at(
                         at,
                         true,
