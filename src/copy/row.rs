@@ -1,10 +1,16 @@
-//! Splitting one COPY row (without its line ending) into field spans.
+//! Finding the rows of COPY data and splitting them into field spans.
 //!
 //! A backslash always takes the next byte with it, so an escaped TAB does not split a field, and
 //! a raw CR (never written by COPY TO, rejected by COPY FROM) is an error. The NULL test is done by
 //! the caller on the raw span, before any unescaping: only a field that is exactly `\N` is NULL.
+//!
+//! Two fast paths look at 64 bytes at a time through bit masks ([`RowScanner`] for rows that are
+//! rewritten, [`count_rows`] for rows that are only checked); they take only well-formed rows and
+//! leave anything else to [`split_row`], one row at a time, which names the problem.
 
 use std::ops::Range;
+
+use wide::u8x16;
 
 /// The raw text of a NULL field.
 pub const NULL_FIELD: &[u8] = b"\\N";
@@ -115,26 +121,37 @@ impl<'a> RowScanner<'a> {
     }
 }
 
-/// Bit `i` set where `data[at + i]` is a TAB, backslash, LF or CR (bytes past the end are not).
+/// Bit `i` set where `data[at + i]` is a TAB, backslash, LF or CR.
 fn marks(data: &[u8], at: usize) -> u64 {
-    let Some(block) = data.get(at..at + 64) else {
-        let mut padded = [0u8; 64];
-        if at < data.len() {
-            padded[..data.len() - at].copy_from_slice(&data[at..]);
+    let [marked] = block_masks(data, at, |v| [eq(v, b'\t') | eq(v, b'\\') | eq(v, b'\n') | eq(v, b'\r')]);
+    marked
+}
+
+fn eq(v: u8x16, byte: u8) -> u8x16 {
+    v.simd_eq(u8x16::splat(byte))
+}
+
+/// `N` bit masks of the 64-byte block at `at` (bit `i` for `data[at + i]`), from the lane
+/// comparisons `compare` makes; bytes past the end of `data` read as NUL, which no caller marks.
+fn block_masks<const N: usize>(data: &[u8], at: usize, compare: impl Fn(u8x16) -> [u8x16; N]) -> [u64; N] {
+    let padded;
+    let block = match data.get(at..at + 64) {
+        Some(block) => block,
+        None => {
+            let mut tail = [0u8; 64];
+            let rest = data.get(at..).unwrap_or_default();
+            tail[..rest.len()].copy_from_slice(rest);
+            padded = tail;
+            &padded[..]
         }
-        return marks(&padded, 0);
     };
-    use wide::u8x16;
-    let mut mask = 0u64;
+    let mut masks = [0u64; N];
     for (i, lane) in block.as_chunks::<16>().0.iter().enumerate() {
-        let v = u8x16::new(*lane);
-        let hits = v.simd_eq(u8x16::splat(b'\t'))
-            | v.simd_eq(u8x16::splat(b'\\'))
-            | v.simd_eq(u8x16::splat(b'\n'))
-            | v.simd_eq(u8x16::splat(b'\r'));
-        mask |= u64::from(hits.to_bitmask()) << (16 * i);
+        for (mask, hits) in masks.iter_mut().zip(compare(u8x16::new(*lane))) {
+            *mask |= u64::from(hits.to_bitmask()) << (16 * i);
+        }
     }
-    mask
+    masks
 }
 
 #[cfg(test)]
@@ -222,8 +239,7 @@ pub fn count_rows(data: &[u8], ncols: usize) -> Option<(u64, u64)> {
     (!crate::copy::block::is_escaped(data, data.len() - 1)).then_some((rows, lines))
 }
 
-/// One 64-byte block's bytes of each kind the row checks care about, as bit masks (bit `i` for
-/// `data[at + i]`; bytes past the end are none of them).
+/// One 64-byte block's bytes of each kind the row check cares about, as bit masks.
 struct Classes {
     tab: u64,
     lf: u64,
@@ -232,22 +248,8 @@ struct Classes {
 }
 
 fn classes(data: &[u8], at: usize) -> Classes {
-    let Some(block) = data.get(at..at + 64) else {
-        let mut padded = [0u8; 64];
-        padded[..data.len() - at].copy_from_slice(&data[at..]);
-        return classes(&padded, 0);
-    };
-    use wide::u8x16;
-    let mut c = Classes { tab: 0, lf: 0, backslash: 0, cr: 0 };
-    for (i, lane) in block.as_chunks::<16>().0.iter().enumerate() {
-        let v = u8x16::new(*lane);
-        let shift = 16 * i;
-        c.tab |= u64::from(v.simd_eq(u8x16::splat(b'\t')).to_bitmask()) << shift;
-        c.lf |= u64::from(v.simd_eq(u8x16::splat(b'\n')).to_bitmask()) << shift;
-        c.backslash |= u64::from(v.simd_eq(u8x16::splat(b'\\')).to_bitmask()) << shift;
-        c.cr |= u64::from(v.simd_eq(u8x16::splat(b'\r')).to_bitmask()) << shift;
-    }
-    c
+    let [tab, lf, backslash, cr] = block_masks(data, at, |v| [eq(v, b'\t'), eq(v, b'\n'), eq(v, b'\\'), eq(v, b'\r')]);
+    Classes { tab, lf, backslash, cr }
 }
 
 #[cfg(test)]
