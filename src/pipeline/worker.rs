@@ -154,44 +154,27 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
         let row_line = lines;
         let fail = |offset: usize, msg: String| ChunkError { offset, line: row_line, msg };
         let scanned = scanner.as_mut().and_then(|s| s.next_row(row_start, &mut scratch.spans));
-        let (row, count) = if let Some((lf, row_lines)) = scanned {
+        let row = if let Some((lf, row_lines)) = scanned {
             lines += row_lines;
             pos = lf + 1;
-            (&data[row_start..lf], scratch.spans.len())
+            &data[row_start..lf]
         } else {
             scanner = None;
-            // Find the row's end: an LF not escaped by a backslash.
-            let mut search = pos;
-            let lf = loop {
-                let Some(k) = memchr::memchr(b'\n', &data[search..]) else {
-                    return Err(fail(row_start, "row without a line ending".into()));
-                };
-                lines += 1;
-                if !is_escaped(data, search + k) {
-                    break search + k;
-                }
-                search += k + 1;
-            };
+            let (row_end, lf) =
+                row_by_row(data, row_start, chunk.crlf, &mut lines).map_err(|(at, msg)| fail(at, msg))?;
             pos = lf + 1;
-            let mut row_end = lf;
-            if chunk.crlf {
-                if lf == row_start || data[lf - 1] != b'\r' || is_escaped(data, lf - 1) {
-                    return Err(fail(lf, "line ends in LF where the block's first row ended in CR LF".into()));
-                }
-                row_end -= 1;
-            }
             let row = &data[row_start..row_end];
-            let count = if ncols == 0 {
+            if ncols == 0 {
+                scratch.spans.clear();
                 if !row.is_empty() {
                     return Err(fail(row_start, "data in a row of a table with no columns".into()));
                 }
-                0
             } else {
                 split_row(row, &mut scratch.spans).map_err(|e| fail(row_start + e.offset, e.msg))?;
-                scratch.spans.len()
-            };
-            (row, count)
+            }
+            row
         };
+        let count = scratch.spans.len();
         rows += 1;
         if count != ncols {
             return Err(fail(row_start, format!("row has {count} field(s), the COPY header names {ncols} column(s)")));
@@ -245,6 +228,29 @@ pub fn process(chunk: Chunk, plan: &TablePlan, scratch: &mut Scratch, pool: &Poo
 }
 
 type FieldError = (usize, String);
+
+/// Finds the end of the row at `start` the slow way, counting the line feeds it passes: the end
+/// of its text (before CR LF in a CR LF block) and its LF.
+fn row_by_row(data: &[u8], start: usize, crlf: bool, lines: &mut u64) -> Result<(usize, usize), FieldError> {
+    let mut search = start;
+    let lf = loop {
+        let Some(k) = memchr::memchr(b'\n', &data[search..]) else {
+            return Err((start, "row without a line ending".into()));
+        };
+        *lines += 1;
+        if !is_escaped(data, search + k) {
+            break search + k;
+        }
+        search += k + 1;
+    };
+    if !crlf {
+        return Ok((lf, lf));
+    }
+    if lf == start || data[lf - 1] != b'\r' || is_escaped(data, lf - 1) {
+        return Err((lf, "line ends in LF where the block's first row ended in CR LF".into()));
+    }
+    Ok((lf - 1, lf))
+}
 
 /// Builds `scratch.nulled_row`: `row` with the fields in `scratch.nulled` written as `\N`.
 fn null_fields(row: &[u8], scratch: &mut Scratch) {
