@@ -93,24 +93,33 @@ pub fn prescan_plain_spans<R: Read>(
     input: R,
     opts: &Options,
 ) -> Result<(Schema, Vec<crate::subset::source::CopySpan>)> {
-    let rules = RuleSet::keep_everything();
-    let progress = Progress::hidden();
-    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
-    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run =
-        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
-    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).scan_spans()
+    Scanning::new().reader(input, opts).scan_spans()
 }
 
 /// Reads a plain dump like [`prescan_plain`], showing `visitor` its SQL text and rows.
 pub fn visit_plain<R: Read>(input: R, opts: &Options, visitor: &mut dyn Visitor) -> Result<Schema> {
-    let rules = RuleSet::keep_everything();
-    let progress = Progress::hidden();
-    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
-    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run =
-        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
-    plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1)).visit(visitor)
+    Scanning::new().reader(input, opts).visit(visitor)
+}
+
+/// What a reader that only learns what a dump holds lends it: no rules, no key, no progress bar.
+struct Scanning {
+    rules: RuleSet,
+    progress: Progress,
+}
+
+impl Scanning {
+    fn new() -> Self {
+        Scanning { rules: RuleSet::keep_everything(), progress: Progress::hidden() }
+    }
+
+    /// A reader of `input` with no workers and nowhere to send anything.
+    fn reader<'a, R: Read>(&'a self, input: R, opts: &'a Options) -> plain::PlainReader<'a, R> {
+        let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
+        let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
+        let Scanning { rules, progress } = self;
+        let run = plain::Run { opts, rules, key: None, progress, manifest_header: None, selection: None };
+        plain::PlainReader::new(input, run, Schema::default(), item_tx, job_tx, Pool::new(1))
+    }
 }
 
 /// Streams a plain dump from `input` to `output`, applying `rules`. `schema` is what a prescan

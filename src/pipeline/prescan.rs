@@ -18,10 +18,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{Item, Job, Options, plain, worker::Pool};
+use super::Options;
 use crate::error::{Error, Result};
-use crate::progress::Progress;
-use crate::rules::RuleSet;
 use crate::rules::schema::Schema;
 use crate::subset::source::CopySpan;
 
@@ -61,18 +59,13 @@ impl EndLines {
 /// Learns the schema of the uncompressed plain dump at `path`, and where each COPY block's rows
 /// are, reading the file on every core of rayon's pool.
 pub fn prescan_plain_file(path: &Path, opts: &Options) -> Result<(Schema, Vec<CopySpan>)> {
-    let open = || File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e));
-    let file = open()?;
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let len = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
     let ends = find_end_lines(&file, len)
         .map_err(|(at, e)| Error::io(format!("reading {} at byte {at}", path.display()), e))?;
-    let rules = RuleSet::keep_everything();
-    let progress = Progress::hidden();
-    let (item_tx, _) = crossbeam_channel::bounded::<Item>(1);
-    let (job_tx, _) = crossbeam_channel::bounded::<Job>(1);
-    let run =
-        plain::Run { opts, rules: &rules, key: None, progress: &progress, manifest_header: None, selection: None };
-    let reader = plain::PlainReader::new(open()?, run, Schema::default(), item_tx, job_tx, Pool::new(1));
+    // The search reads with `pread`, so the file is still at its start for the scan.
+    let scanning = super::Scanning::new();
+    let reader = scanning.reader(file, opts);
     match ends {
         Some(ends) => reader.scan_jumping(&ends, |file: &mut File, to| file.seek(SeekFrom::Start(to)).map(drop)),
         None => reader.scan_spans(),
